@@ -1,0 +1,103 @@
+using System.Numerics.Tensors;
+using RnnLm.Tensors;
+
+namespace RnnLm.Nn;
+
+/// <summary>
+/// One Elman layer: h_t = tanh(x_t·Wh + h_{t-1}·Uh + b), with Wh [inputDim, hiddenDim], Uh [hiddenDim, hiddenDim]
+/// and b [hiddenDim] shared across time steps.
+/// Sequences are time-major: row t·B + i of a [T·B, dim] buffer is step t of sequence i, so the rows of one
+/// step are contiguous and whole-sequence products are single matrix multiplies.
+/// </summary>
+public sealed class ElmanRnnUnit : Module
+{
+    public int InputDim { get; }
+    public int HiddenDim { get; }
+    public Parameter Wh { get; }
+    public Parameter Uh { get; }
+    public Parameter B { get; }
+
+    public ElmanRnnUnit(int inputDim, int hiddenDim)
+    {
+        Check.Positive(inputDim, nameof(inputDim));
+        Check.Positive(hiddenDim, nameof(hiddenDim));
+        InputDim = inputDim;
+        HiddenDim = hiddenDim;
+        Wh = AddParameter("Wh", new Parameter(inputDim, hiddenDim));
+        Uh = AddParameter("Uh", new Parameter(hiddenDim, hiddenDim));
+        B = AddParameter("b", new Parameter(hiddenDim));
+    }
+
+    /// <summary>
+    /// Runs the unit over a whole sequence. x: [T·B, InputDim]; h0: [B, HiddenDim] or empty for zeros;
+    /// h (output): [T·B, HiddenDim], the hidden state after every step.
+    /// </summary>
+    public void Forward(SgemmEngine gemm, int steps, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, Span<float> h)
+    {
+        int H = HiddenDim, rows = steps * batch;
+        Check.Length(x, (long)rows * InputDim, nameof(x));
+        Check.Length(h, (long)rows * H, nameof(h));
+        if (!h0.IsEmpty) Check.Length(h0, (long)batch * H, nameof(h0));
+
+        // Input contributions of every step at once, plus the bias.
+        gemm.Multiply(GemmVariant.NN, rows, H, InputDim, x, InputDim, Wh.Value.Data, H, h, H, accumulate: false);
+        Kernels.AddRowVector(h, rows, H, B.Value.Data);
+        int stepLen = batch * H;
+        for (int t = 0; t < steps; t++)
+        {
+            var ht = h.Slice(t * stepLen, stepLen);
+            if (t > 0)
+                gemm.Multiply(GemmVariant.NN, batch, H, H, h.Slice((t - 1) * stepLen, stepLen), H, Uh.Value.Data, H, ht, H, accumulate: true);
+            else if (!h0.IsEmpty)
+                gemm.Multiply(GemmVariant.NN, batch, H, H, h0, H, Uh.Value.Data, H, ht, H, accumulate: true);
+            TensorPrimitives.Tanh(ht, ht);
+        }
+    }
+
+    /// <summary>
+    /// Backpropagation through time. dh holds dLoss/dh for every step on entry (from the layer above or the head)
+    /// and is overwritten with the gradient of the pre-activations. Adds into Wh, Uh, b gradients; writes dLoss/dx
+    /// into dx (if not empty) and dLoss/dh0 into dh0 (if not empty).
+    /// </summary>
+    public void Backward(SgemmEngine gemm, int steps, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> h0,
+        ReadOnlySpan<float> h, Span<float> dh, Span<float> dx, Span<float> dh0)
+    {
+        int H = HiddenDim, rows = steps * batch, stepLen = batch * H;
+        Check.Length(x, (long)rows * InputDim, nameof(x));
+        Check.Length(h, (long)rows * H, nameof(h));
+        Check.Length(dh, (long)rows * H, nameof(dh));
+        if (!h0.IsEmpty) Check.Length(h0, (long)stepLen, nameof(h0));
+        if (!dx.IsEmpty) Check.Length(dx, (long)rows * InputDim, nameof(dx));
+        if (!dh0.IsEmpty) Check.Length(dh0, (long)stepLen, nameof(dh0));
+
+        var uh = Uh.Value.Data;
+        for (int t = steps - 1; t >= 0; t--)
+        {
+            var g = dh.Slice(t * stepLen, stepLen);
+            if (t < steps - 1)
+                gemm.Multiply(GemmVariant.NT, batch, H, H, dh.Slice((t + 1) * stepLen, stepLen), H, uh, H, g, H, accumulate: true);
+            Kernels.MultiplyByTanhDerivative(g, h.Slice(t * stepLen, stepLen));
+        }
+        if (!dh0.IsEmpty)
+            gemm.Multiply(GemmVariant.NT, batch, H, H, dh.Slice(0, stepLen), H, uh, H, dh0, H, accumulate: false);
+
+        gemm.Multiply(GemmVariant.TN, InputDim, H, rows, x, InputDim, dh, H, Wh.Grad.Data, H, accumulate: true);
+        if (steps > 1)
+            gemm.Multiply(GemmVariant.TN, H, H, rows - batch, h.Slice(0, rows * H - stepLen), H, dh.Slice(stepLen), H, Uh.Grad.Data, H, accumulate: true);
+        if (!h0.IsEmpty)
+            gemm.Multiply(GemmVariant.TN, H, H, batch, h0, H, dh.Slice(0, stepLen), H, Uh.Grad.Data, H, accumulate: true);
+        Kernels.AddColumnSums(dh, rows, H, B.Grad.Data);
+        if (!dx.IsEmpty)
+            gemm.Multiply(GemmVariant.NT, rows, InputDim, H, dh, H, Wh.Value.Data, H, dx, InputDim, accumulate: false);
+    }
+
+    /// <summary>One step for a batch: hOut = tanh(x·Wh + hPrev·Uh + b). Used by generation.</summary>
+    public void Step(SgemmEngine gemm, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, Span<float> hOut)
+    {
+        int H = HiddenDim;
+        gemm.Multiply(GemmVariant.NN, batch, H, InputDim, x, InputDim, Wh.Value.Data, H, hOut, H, accumulate: false);
+        gemm.Multiply(GemmVariant.NN, batch, H, H, hPrev, H, Uh.Value.Data, H, hOut, H, accumulate: true);
+        Kernels.AddRowVector(hOut, batch, H, B.Value.Data);
+        TensorPrimitives.Tanh(hOut, hOut);
+    }
+}
