@@ -10,7 +10,10 @@ namespace RnnLm.Nn;
 public sealed class ElmanRnn : Module
 {
     private readonly ElmanRnnUnit[] _layers;
+    private readonly Dropout[] _between;  // before layer l ≥ 1
     private float[][] _hidden;      // per layer [T·B, H]
+    private float[][] _dropped;     // layer l-1's states after dropout, the input of layer l ≥ 1
+    private bool _droppedLast;
     private float[] _gradA = [], _gradB = [];
     private int _rows;
 
@@ -19,7 +22,7 @@ public sealed class ElmanRnn : Module
     public int NumLayers => _layers.Length;
     public IReadOnlyList<ElmanRnnUnit> Layers => _layers;
 
-    public ElmanRnn(int inputDim, int hiddenDim, int numLayers)
+    public ElmanRnn(int inputDim, int hiddenDim, int numLayers, float dropout = 0f)
     {
         Check.Positive(inputDim, nameof(inputDim));
         Check.Positive(hiddenDim, nameof(hiddenDim));
@@ -30,15 +33,23 @@ public sealed class ElmanRnn : Module
         for (int l = 0; l < numLayers; l++)
             _layers[l] = AddModule($"layers.{l}", new ElmanRnnUnit(l == 0 ? inputDim : hiddenDim, hiddenDim));
         _hidden = new float[numLayers][];
-        for (int l = 0; l < numLayers; l++) _hidden[l] = [];
+        _dropped = new float[numLayers][];
+        _between = new Dropout[numLayers];
+        for (int l = 0; l < numLayers; l++) { _hidden[l] = []; _dropped[l] = []; _between[l] = new Dropout(dropout); }
     }
+
+    /// <summary>The dropout probability applied between layers in training.</summary>
+    public float DropoutP => _between[0].P;
 
     /// <summary>Grows the per-step buffers to hold rows = steps·batch rows; allocates only when they grow.</summary>
     public void Reserve(int rows)
     {
         int H = HiddenDim;
         for (int l = 0; l < _hidden.Length; l++)
+        {
             if (_hidden[l].Length < rows * H) _hidden[l] = new float[rows * H];
+            if (l > 0 && DropoutP > 0 && _dropped[l].Length < rows * H) _dropped[l] = new float[rows * H];
+        }
         int g = rows * Math.Max(H, InputDim);
         if (_gradA.Length < g) { _gradA = new float[g]; _gradB = new float[g]; }
     }
@@ -51,9 +62,10 @@ public sealed class ElmanRnn : Module
 
     /// <summary>
     /// x: [T·B, InputDim] time-major; h0: [L, B, H] or empty for zeros; hN (output, optional): [L, B, H], the state
-    /// after the last step.
+    /// after the last step. With an rng (training), dropout is applied to the input of every layer above the first.
     /// </summary>
-    public void Forward(SgemmEngine gemm, int steps, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, Span<float> hN)
+    public void Forward(SgemmEngine gemm, int steps, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, Span<float> hN,
+        Rng? dropoutRng = null)
     {
         Check.Positive(steps, nameof(steps));
         Check.Positive(batch, nameof(batch));
@@ -62,6 +74,7 @@ public sealed class ElmanRnn : Module
         if (!hN.IsEmpty) Check.Length(hN, (long)NumLayers * stateLen, nameof(hN));
         Reserve(rows);
         _rows = rows;
+        _droppedLast = dropoutRng != null && DropoutP > 0;
         ReadOnlySpan<float> input = x;
         for (int l = 0; l < NumLayers; l++)
         {
@@ -69,6 +82,13 @@ public sealed class ElmanRnn : Module
             _layers[l].Forward(gemm, steps, batch, input, h0.IsEmpty ? default : h0.Slice(l * stateLen, stateLen), h);
             if (!hN.IsEmpty) h.Slice(rows * H - stateLen, stateLen).CopyTo(hN.Slice(l * stateLen, stateLen));
             input = h;
+            if (l + 1 < NumLayers && _droppedLast)
+            {
+                var d = _dropped[l + 1].AsSpan(0, rows * H);
+                h.CopyTo(d);
+                _between[l + 1].Forward(d, dropoutRng!);
+                input = d;
+            }
         }
     }
 
@@ -86,12 +106,13 @@ public sealed class ElmanRnn : Module
         dTop.CopyTo(dh);
         for (int l = NumLayers - 1; l >= 0; l--)
         {
-            var input = l == 0 ? x : _hidden[l - 1].AsSpan(0, rows * H);
+            var input = l == 0 ? x : (_droppedLast ? _dropped[l] : _hidden[l - 1]).AsSpan(0, rows * H);
             var layerH0 = h0.IsEmpty ? default : h0.Slice(l * stateLen, stateLen);
             Span<float> dInput = l == 0 ? dx : _gradB.AsSpan(0, rows * H);
             _layers[l].Backward(gemm, steps, batch, input, layerH0, _hidden[l].AsSpan(0, rows * H), dh, dInput, default);
             if (l > 0)
             {
+                if (_droppedLast) _between[l].Backward(dInput);
                 (_gradA, _gradB) = (_gradB, _gradA);
                 dh = _gradA.AsSpan(0, rows * H);
             }

@@ -20,6 +20,17 @@ public sealed class Linear : Module
         Bias = AddParameter("bias", new Parameter(outFeatures));
     }
 
+    /// <summary>A layer whose weight is another module's parameter [outFeatures, inFeatures] (weight tying).</summary>
+    public Linear(Parameter sharedWeight)
+    {
+        ArgumentNullException.ThrowIfNull(sharedWeight);
+        if (sharedWeight.Shape.Length != 2) throw new ArgumentException("a shared weight must be a matrix.", nameof(sharedWeight));
+        OutFeatures = sharedWeight.Shape[0];
+        InFeatures = sharedWeight.Shape[1];
+        Weight = AddParameter("weight", sharedWeight);
+        Bias = AddParameter("bias", new Parameter(OutFeatures));
+    }
+
     /// <summary>x: [rows, InFeatures]; y: [rows, OutFeatures].</summary>
     public void Forward(SgemmEngine gemm, int rows, ReadOnlySpan<float> x, Span<float> y)
     {

@@ -1,7 +1,12 @@
 namespace RnnLm.Nn;
 
-/// <summary>The sizes of a recurrent language model.</summary>
-public sealed record ModelConfig(int VocabSize, int EmbDim, int HiddenDim, int NumLayers, int PadIndex = 0)
+/// <summary>
+/// The sizes of a recurrent language model. Dropout applies (in training) to the embeddings, between layers and
+/// before the head. TieWeights shares the embedding table with the head's weight; where HiddenDim ≠ EmbDim a
+/// projection [HiddenDim → EmbDim] comes before the head.
+/// </summary>
+public sealed record ModelConfig(int VocabSize, int EmbDim, int HiddenDim, int NumLayers, int PadIndex = 0,
+    float Dropout = 0f, bool TieWeights = false)
 {
     /// <summary>Throws an ArgumentException naming the first size that makes no sense.</summary>
     public void Validate()
@@ -12,5 +17,7 @@ public sealed record ModelConfig(int VocabSize, int EmbDim, int HiddenDim, int N
         Check.Positive(NumLayers, nameof(NumLayers));
         if (PadIndex < 0 || PadIndex >= VocabSize)
             throw new ArgumentException($"PadIndex must be in [0, {VocabSize}), got {PadIndex}.", nameof(PadIndex));
+        if (!(Dropout >= 0 && Dropout < 1))
+            throw new ArgumentException($"Dropout must be in [0, 1), got {Dropout}.", nameof(Dropout));
     }
 }

@@ -34,7 +34,8 @@ public abstract class Module
                 yield return item;
     }
 
-    public IEnumerable<Parameter> Parameters() => NamedParameters().Select(x => x.Parameter);
+    /// <summary>Every distinct parameter (a tied weight appears once, though it has two names).</summary>
+    public IEnumerable<Parameter> Parameters() => NamedParameters().Select(x => x.Parameter).Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>();
 
     public Parameter GetParameter(string name)
     {

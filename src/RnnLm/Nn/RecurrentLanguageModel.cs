@@ -4,7 +4,8 @@ namespace RnnLm.Nn;
 
 /// <summary>
 /// The book's model: token ids → Embedding (with a padding row) → stacked Elman units → Linear head → logits,
-/// trained with cross-entropy on the next token, padding ignored.
+/// trained with cross-entropy on the next token, padding ignored. Optional: dropout (embeddings, between
+/// layers, before the head) and a head tied to the embedding table (through a projection when the sizes differ).
 /// Public inputs are batch-major [B, T] ids, as in PyTorch; inside, sequences are kept time-major so that a
 /// whole sequence's products are single matrix multiplies. Hidden states are [L, B, H].
 /// Every buffer is allocated on the first call with a given size and reused after.
@@ -12,16 +13,22 @@ namespace RnnLm.Nn;
 public sealed class RecurrentLanguageModel : Module, IDisposable
 {
     private readonly ChunkedLinearCrossEntropy _head = new();
+    private readonly Dropout _embeddingDropout, _outputDropout;
     private int[] _ids = [], _targets = [];
-    private float[] _x = [], _dTop = [], _dx = [];
-    private float[] _stepX = [], _stepH = [];
+    private float[] _x = [], _dx = [], _top = [], _dTop = [], _proj = [], _dProj = [];
+    private float[] _stepX = [], _stepH = [], _stepProj = [];
 
     public ModelConfig Config { get; }
     public Embedding Embedding { get; }
     public ElmanRnn Rnn { get; }
+    /// <summary>The projection from the hidden size to the embedding size before a tied head, or null.</summary>
+    public Linear? Proj { get; }
     public Linear Fc { get; }
     public CrossEntropyLoss Criterion { get; }
     public SgemmEngine Gemm { get; }
+
+    /// <summary>Draws the dropout masks; its state is part of a checkpoint.</summary>
+    public Rng DropoutRng { get; } = new(0x5EED);
 
     public RecurrentLanguageModel(ModelConfig config, int threads = 1)
     {
@@ -29,25 +36,41 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         config.Validate();
         Config = config;
         Embedding = AddModule("embedding", new Embedding(config.VocabSize, config.EmbDim, config.PadIndex));
-        Rnn = AddModule("rnn", new ElmanRnn(config.EmbDim, config.HiddenDim, config.NumLayers));
-        Fc = AddModule("fc", new Linear(config.HiddenDim, config.VocabSize));
+        Rnn = AddModule("rnn", new ElmanRnn(config.EmbDim, config.HiddenDim, config.NumLayers, config.Dropout));
+        if (config.TieWeights)
+        {
+            if (config.HiddenDim != config.EmbDim) Proj = AddModule("proj", new Linear(config.HiddenDim, config.EmbDim));
+            Fc = AddModule("fc", new Linear(Embedding.Weight));
+        }
+        else Fc = AddModule("fc", new Linear(config.HiddenDim, config.VocabSize));
         Criterion = new CrossEntropyLoss(config.PadIndex);
+        _embeddingDropout = new Dropout(config.Dropout);
+        _outputDropout = new Dropout(config.Dropout);
         Gemm = new SgemmEngine(threads);
     }
 
     /// <summary>The length of a hidden state for a batch: L·B·H.</summary>
     public int StateLength(int batch) => Config.NumLayers * batch * Config.HiddenDim;
 
+    private bool DropoutActive => Training && Config.Dropout > 0;
+
     /// <summary>Allocates every buffer a batch of this size needs, so that later steps allocate nothing.</summary>
     public void Reserve(int batch, int steps)
     {
         Check.Positive(batch, nameof(batch));
         Check.Positive(steps, nameof(steps));
-        int rows = batch * steps;
-        if (_ids.Length < rows) { _ids = new int[rows]; _targets = new int[rows]; }
-        if (_x.Length < rows * Config.EmbDim) { _x = new float[rows * Config.EmbDim]; _dx = new float[rows * Config.EmbDim]; }
-        if (_dTop.Length < rows * Config.HiddenDim) _dTop = new float[rows * Config.HiddenDim];
+        int rows = batch * steps, E = Config.EmbDim, H = Config.HiddenDim;
+        Grow(ref _ids, rows); Grow(ref _targets, rows);
+        Grow(ref _x, rows * E); Grow(ref _dx, rows * E);
+        Grow(ref _dTop, rows * H);
+        if (Config.Dropout > 0) Grow(ref _top, rows * H);
+        if (Proj != null) { Grow(ref _proj, rows * E); Grow(ref _dProj, rows * E); }
         Rnn.Reserve(rows);
+    }
+
+    private static void Grow<T>(ref T[] buffer, int length)
+    {
+        if (buffer.Length < length) buffer = new T[length];
     }
 
     /// <summary>
@@ -59,15 +82,26 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         ReadOnlySpan<float> h0 = default, Span<float> hN = default)
     {
         int rows = Prepare(inputs, targets, batch, steps);
-        var x = _x.AsSpan(0, rows * Config.EmbDim);
-        Rnn.Forward(Gemm, steps, batch, x, h0, hN);
+        int E = Config.EmbDim, H = Config.HiddenDim;
+        var x = _x.AsSpan(0, rows * E);
+        RunRecurrent(steps, batch, x, h0, hN, out var topDropped);
         int count = Criterion.CountTargets(_targets.AsSpan(0, rows), Config.VocabSize);
         if (count == 0) return 0f;
-        var dTop = _dTop.AsSpan(0, rows * Config.HiddenDim);
-        double sum = _head.Run(Gemm, Fc, Criterion, rows, Rnn.Output, _targets.AsSpan(0, rows), backward: true, 1f / count, dTop);
-        var dx = _dx.AsSpan(0, rows * Config.EmbDim);
+
+        var headIn = Proj == null ? topDropped : _proj.AsSpan(0, rows * E);
+        if (Proj != null) Proj.Forward(Gemm, rows, topDropped, _proj.AsSpan(0, rows * E));
+        var dTop = _dTop.AsSpan(0, rows * H);
+        var dHeadIn = Proj == null ? dTop : _dProj.AsSpan(0, rows * E);
+        double sum = _head.Run(Gemm, Fc, Criterion, rows, headIn, _targets.AsSpan(0, rows), backward: true, 1f / count, dHeadIn);
+        Proj?.Backward(Gemm, rows, topDropped, dHeadIn, dTop);
+        if (DropoutActive) _outputDropout.Backward(dTop);
+
+        var dx = _dx.AsSpan(0, rows * E);
         Rnn.Backward(Gemm, steps, batch, x, h0, dTop, dx);
+        if (DropoutActive) _embeddingDropout.Backward(dx);
         Embedding.Backward(_ids.AsSpan(0, rows), dx);
+        // A tied head also learns through the padding row; it must stay a zero vector that is never updated.
+        if (Config.TieWeights) Embedding.Weight.Grad.Data.AsSpan(Config.PadIndex * Config.EmbDim, Config.EmbDim).Clear();
         return (float)(sum / count);
     }
 
@@ -76,10 +110,10 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         ReadOnlySpan<float> h0 = default, Span<float> hN = default)
     {
         int rows = Prepare(inputs, targets, batch, steps);
-        Rnn.Forward(Gemm, steps, batch, _x.AsSpan(0, rows * Config.EmbDim), h0, hN);
+        RunRecurrent(steps, batch, _x.AsSpan(0, rows * Config.EmbDim), h0, hN, out var top);
         count = Criterion.CountTargets(_targets.AsSpan(0, rows), Config.VocabSize);
         if (count == 0) return 0;
-        return _head.Run(Gemm, Fc, Criterion, rows, Rnn.Output, _targets.AsSpan(0, rows), backward: false, 1f, default);
+        return _head.Run(Gemm, Fc, Criterion, rows, HeadInput(rows, top), _targets.AsSpan(0, rows), backward: false, 1f, default);
     }
 
     /// <summary>The logits [B, T, V] for inputs [B, T] (materialised: for small batches and tests).</summary>
@@ -87,29 +121,29 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         ReadOnlySpan<float> h0 = default, Span<float> hN = default)
     {
         int rows = Prepare(inputs, default, batch, steps);
-        int V = Config.VocabSize, H = Config.HiddenDim;
+        int V = Config.VocabSize, D = Fc.InFeatures;
         Check.Length(logits, (long)rows * V, nameof(logits));
-        Rnn.Forward(Gemm, steps, batch, _x.AsSpan(0, rows * Config.EmbDim), h0, hN);
-        var top = Rnn.Output;
+        RunRecurrent(steps, batch, _x.AsSpan(0, rows * Config.EmbDim), h0, hN, out var top);
+        var headIn = HeadInput(rows, top);
         for (int t = 0; t < steps; t++)
             for (int b = 0; b < batch; b++)
-                Fc.Forward(Gemm, 1, top.Slice((t * batch + b) * H, H), logits.Slice((b * steps + t) * V, V));
+                Fc.Forward(Gemm, 1, headIn.Slice((t * batch + b) * D, D), logits.Slice((b * steps + t) * V, V));
     }
 
     /// <summary>
     /// One step for a batch of sequences (generation): feeds tokens [B], advances state [L, B, H] in place and
-    /// writes the next-token logits [B, V].
+    /// writes the next-token logits [B, V]. Dropout is never applied here.
     /// </summary>
     public void Step(ReadOnlySpan<int> tokens, Span<float> state, Span<float> logits)
     {
-        int batch = tokens.Length, H = Config.HiddenDim, stateLen = batch * H;
+        int batch = tokens.Length, H = Config.HiddenDim, E = Config.EmbDim, stateLen = batch * H;
         Check.Positive(batch, nameof(tokens));
         Check.Length(state, (long)Config.NumLayers * stateLen, nameof(state));
         Check.Length(logits, (long)batch * Config.VocabSize, nameof(logits));
-        int width = Math.Max(Config.EmbDim, H);
-        if (_stepX.Length < batch * width) { _stepX = new float[batch * width]; _stepH = new float[batch * width]; }
-        Embedding.Forward(tokens, _stepX.AsSpan(0, batch * Config.EmbDim));
-        ReadOnlySpan<float> input = _stepX.AsSpan(0, batch * Config.EmbDim);
+        int width = Math.Max(E, H);
+        Grow(ref _stepX, batch * width); Grow(ref _stepH, batch * width); Grow(ref _stepProj, batch * E);
+        Embedding.Forward(tokens, _stepX.AsSpan(0, batch * E));
+        ReadOnlySpan<float> input = _stepX.AsSpan(0, batch * E);
         for (int l = 0; l < Config.NumLayers; l++)
         {
             var h = state.Slice(l * stateLen, stateLen);
@@ -118,7 +152,39 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
             next.CopyTo(h);
             input = h;
         }
+        if (Proj != null)
+        {
+            Proj.Forward(Gemm, batch, input, _stepProj.AsSpan(0, batch * E));
+            input = _stepProj.AsSpan(0, batch * E);
+        }
         Fc.Forward(Gemm, batch, input, logits);
+    }
+
+    /// <summary>Embedding dropout, the recurrent stack, and dropout on its output (topDropped: what the head reads).</summary>
+    private void RunRecurrent(int steps, int batch, Span<float> x, ReadOnlySpan<float> h0, Span<float> hN,
+        out ReadOnlySpan<float> topDropped)
+    {
+        bool drop = DropoutActive;
+        if (drop) _embeddingDropout.Forward(x, DropoutRng);
+        Rnn.Forward(Gemm, steps, batch, x, h0, hN, drop ? DropoutRng : null);
+        var top = Rnn.Output;
+        topDropped = top;
+        if (drop)
+        {
+            var d = _top.AsSpan(0, top.Length);
+            top.CopyTo(d);
+            _outputDropout.Forward(d, DropoutRng);
+            topDropped = d;
+        }
+    }
+
+    /// <summary>What the head reads: the (dropped-out) top states, projected when the head is tied through one.</summary>
+    private ReadOnlySpan<float> HeadInput(int rows, ReadOnlySpan<float> top)
+    {
+        if (Proj == null) return top;
+        var p = _proj.AsSpan(0, rows * Config.EmbDim);
+        Proj.Forward(Gemm, rows, top, p);
+        return p;
     }
 
     /// <summary>Checks shapes and ids, transposes to time-major and looks up the embeddings. Returns B·T.</summary>
@@ -126,7 +192,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     {
         Check.Positive(batch, nameof(batch));
         Check.Positive(steps, nameof(steps));
-        int rows = batch * steps;
+        int rows = batch * steps, V = Config.VocabSize;
         Check.Length(inputs, rows, nameof(inputs));
         bool hasTargets = !targets.IsEmpty;
         if (hasTargets) Check.Length(targets, rows, nameof(targets));
@@ -134,8 +200,17 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         for (int b = 0; b < batch; b++)
             for (int t = 0; t < steps; t++)
             {
-                _ids[t * batch + b] = inputs[b * steps + t];
-                if (hasTargets) _targets[t * batch + b] = targets[b * steps + t];
+                int i = b * steps + t, id = inputs[i];
+                if ((uint)id >= (uint)V)
+                    throw new ArgumentException($"input id {id} at [{b},{t}] is outside the vocabulary [0, {V}).", nameof(inputs));
+                _ids[t * batch + b] = id;
+                if (hasTargets)
+                {
+                    int y = targets[i];
+                    if ((uint)y >= (uint)V)
+                        throw new ArgumentException($"target id {y} at [{b},{t}] is outside the vocabulary [0, {V}).", nameof(targets));
+                    _targets[t * batch + b] = y;
+                }
             }
         Embedding.Forward(_ids.AsSpan(0, rows), _x.AsSpan(0, rows * Config.EmbDim));
         return rows;

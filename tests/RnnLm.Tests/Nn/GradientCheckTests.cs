@@ -179,4 +179,45 @@ public class GradientCheckTests
             CheckAgainstDifferences(p.Value.Data, p.Grad.Data, F, name);
         }
     }
+
+    [Theory]
+    [InlineData(4, 4, false)]  // tied directly
+    [InlineData(3, 5, false)]  // tied through a projection
+    [InlineData(4, 4, true)]   // with dropout (the same masks for every evaluation)
+    public void ModelWithTiedHeadOrDropout(int emb, int hidden, bool dropout)
+    {
+        var rng = new Rng(21);
+        var cfg = new ModelConfig(VocabSize: 8, EmbDim: emb, HiddenDim: hidden, NumLayers: 2, PadIndex: 0,
+            Dropout: dropout ? 0.3f : 0f, TieWeights: !dropout);
+        var model = new RecurrentLanguageModel(cfg);
+        Initialization.Apply(model, InitScheme.SmallUniform, rng, 0.5f);
+        int batch = 2, steps = 3;
+        int[] inputs = [3, 5, 1, 2, 7, 0];
+        int[] targets = [5, 1, 6, 7, 4, 0];
+        var rngState = model.DropoutRng.GetState();
+        double F() { model.DropoutRng.SetState(rngState); return model.LossSum(inputs, targets, batch, steps, out int n) / n; }
+        model.ZeroGrad();
+        model.DropoutRng.SetState(rngState);
+        model.ForwardBackward(inputs, targets, batch, steps);
+        var emb0 = model.Embedding.Weight;
+        Assert.True(emb0.Grad.Data.AsSpan(0, emb).SequenceEqual(new float[emb]), "the padding row gets no gradient");
+        foreach (var p in model.Parameters())
+        {
+            // Skip the padding row, which is looked up as zero and never learnt.
+            int skip = p == emb0 ? emb : 0;
+            var value = p.Value.Data;
+            for (int i = skip; i < value.Length; i++)
+            {
+                float saved = value[i];
+                value[i] = saved + Eps; double plus = F();
+                value[i] = saved - Eps; double minus = F();
+                value[i] = saved;
+                double numeric = (plus - minus) / (2 * Eps);
+                Assert.True(Math.Abs(numeric - p.Grad.Data[i]) <= 2e-3 + 2e-2 * Math.Abs(numeric),
+                    $"[{i}] of a {string.Join('x', p.Shape)} parameter: analytic {p.Grad.Data[i]}, numeric {numeric}");
+            }
+        }
+        if (!dropout)
+            Assert.Same(model.Embedding.Weight, model.Fc.Weight);
+    }
 }
