@@ -1,0 +1,138 @@
+using System.Text;
+
+namespace RnnLm.Data;
+
+/// <summary>
+/// Maps text to token ids and back. Every tokenizer reserves id 0 for padding
+/// (<see cref="PadId"/>); padded positions carry no text and decode to nothing.
+/// A tokenizer can be written into a checkpoint with <see cref="Save"/> and read
+/// back with <see cref="Load"/>.
+/// </summary>
+public abstract class Tokenizer
+{
+    /// <summary>Magic number at the start of a serialised tokenizer ("RNTK").</summary>
+    internal const int Magic = 0x4B544E52;
+
+    /// <summary>Serialisation format version.</summary>
+    internal const int FormatVersion = 1;
+
+    /// <summary>Largest vocabulary accepted when loading (a guard against corrupt lengths).</summary>
+    internal const int MaxSerializedVocab = 16_000_000;
+
+    /// <summary>Number of ids, including padding and any special tokens.</summary>
+    public abstract int VocabSize { get; }
+
+    /// <summary>The padding id; always 0.</summary>
+    public int PadId => 0;
+
+    /// <summary>The id used for text outside the vocabulary, or null when there is none.</summary>
+    public abstract int? UnknownId { get; }
+
+    /// <summary>The tokenizer kind: "char", "word" or "gpt2".</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>Tokenises <paramref name="text"/> and appends the ids to <paramref name="output"/>.</summary>
+    public abstract void Encode(string text, List<int> output);
+
+    /// <summary>Tokenises <paramref name="text"/>.</summary>
+    public int[] Encode(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var list = new List<int>(text.Length / 2 + 4);
+        Encode(text, list);
+        return list.ToArray();
+    }
+
+    /// <summary>Turns ids back into text. Padding ids are skipped.</summary>
+    public abstract string Decode(ReadOnlySpan<int> ids);
+
+    /// <summary>A readable form of a single id (for diagnostics and sampling output).</summary>
+    public abstract string TokenText(int id);
+
+    /// <summary>Writes the kind tag and the vocabulary.</summary>
+    public void Save(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Magic);
+        writer.Write(FormatVersion);
+        writer.Write(Kind);
+        WriteBody(writer);
+    }
+
+    /// <summary>Writes the kind-specific part (vocabulary and options).</summary>
+    protected abstract void WriteBody(BinaryWriter writer);
+
+    /// <summary>
+    /// Reads a tokenizer written by <see cref="Save"/>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The data is truncated, corrupt or of an unknown kind.</exception>
+    public static Tokenizer Load(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        try
+        {
+            int magic = reader.ReadInt32();
+            if (magic != Magic)
+                throw new InvalidDataException($"Not a serialised tokenizer: bad magic number 0x{magic:X8} (expected 0x{Magic:X8}).");
+            int version = reader.ReadInt32();
+            if (version != FormatVersion)
+                throw new InvalidDataException($"Unsupported tokenizer format version {version} (this build reads version {FormatVersion}).");
+            string kind = reader.ReadString();
+            return kind switch
+            {
+                CharTokenizer.KindName => CharTokenizer.ReadBody(reader),
+                WordTokenizer.KindName => WordTokenizer.ReadBody(reader),
+                Gpt2Tokenizer.KindName => Gpt2Tokenizer.ReadBody(reader),
+                _ => throw new InvalidDataException($"Unknown tokenizer kind '{Truncate(kind)}' in serialised data."),
+            };
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("Serialised tokenizer is truncated.", e);
+        }
+        catch (FormatException e)
+        {
+            throw new InvalidDataException("Serialised tokenizer is corrupt: " + e.Message, e);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new InvalidDataException("Serialised tokenizer is corrupt: a string is not valid UTF-8.", e);
+        }
+    }
+
+    /// <summary>Serialises to a byte array (convenience for tests and checkpoints).</summary>
+    public byte[] ToBytes()
+    {
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, new UTF8Encoding(false, true), leaveOpen: true))
+            Save(w);
+        return ms.ToArray();
+    }
+
+    /// <summary>Reads a tokenizer from bytes produced by <see cref="ToBytes"/>.</summary>
+    public static Tokenizer FromBytes(byte[] data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        using var ms = new MemoryStream(data, writable: false);
+        using var r = new BinaryReader(ms, new UTF8Encoding(false, true));
+        return Load(r);
+    }
+
+    /// <summary>Reads a vocabulary count and checks it is plausible.</summary>
+    internal static int ReadCount(BinaryReader reader, string what, int min = 0)
+    {
+        int n = reader.ReadInt32();
+        if (n < min || n > MaxSerializedVocab)
+            throw new InvalidDataException($"Serialised tokenizer is corrupt: {what} count {n} is out of range.");
+        return n;
+    }
+
+    /// <summary>Throws when an id is outside the vocabulary.</summary>
+    protected void CheckId(int id)
+    {
+        if ((uint)id >= (uint)VocabSize)
+            throw new ArgumentOutOfRangeException(nameof(id), id, $"Token id {id} is outside the vocabulary (size {VocabSize}).");
+    }
+
+    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "...";
+}
