@@ -1,12 +1,29 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("RnnLm.Tests")]
+
 namespace RnnLm.Tensors;
 
 /// <summary>
 /// Single-precision matrix multiply on row-major storage, C (+)= op(A)·op(B), on one or more threads.
 /// The result does not depend on the number of threads (bit for bit).
-/// PLACEHOLDER: a naive loop until the packed SIMD kernel lands.
 /// </summary>
-public sealed class SgemmEngine : IDisposable
+/// <remarks>
+/// Cache-blocked and packed (BLIS style) with a 6x16 AVX2/FMA micro-kernel, and a portable kernel elsewhere.
+/// With several threads the larger of M and N is split into independent slices, one per thread; the calling thread
+/// runs the first slice and long-lived worker threads the others. Packing buffers are native memory owned by the
+/// engine and reused, so a call allocates nothing on the managed heap once warmed up.
+/// An engine runs one multiply at a time: do not call <see cref="Multiply"/> concurrently on the same instance.
+/// </remarks>
+public sealed unsafe class SgemmEngine : IDisposable
 {
+    /// <summary>Below this many multiply-adds (m·n·k) a call runs on the calling thread only.</summary>
+    private const long ParallelThreshold = 64L * 64 * 64;
+
+    private readonly SgemmBuffers _buffers = new();
+    private Worker[]? _workers;
+    private bool _disposed;
+
     public int Threads { get; }
 
     public SgemmEngine(int threads = 1)
@@ -22,19 +39,243 @@ public sealed class SgemmEngine : IDisposable
     public void Multiply(GemmVariant variant, int m, int n, int k,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (variant is not (GemmVariant.NN or GemmVariant.NT or GemmVariant.TN))
+            throw new ArgumentOutOfRangeException(nameof(variant), variant, $"variant must be NN, NT or TN, got {variant}.");
+        if (m < 0) throw new ArgumentException($"m must be non-negative, got {m}.", nameof(m));
+        if (n < 0) throw new ArgumentException($"n must be non-negative, got {n}.", nameof(n));
+        if (k < 0) throw new ArgumentException($"k must be non-negative, got {k}.", nameof(k));
+
+        int aRows = variant == GemmVariant.TN ? k : m, aCols = variant == GemmVariant.TN ? m : k;
+        int bRows = variant == GemmVariant.NT ? n : k, bCols = variant == GemmVariant.NT ? k : n;
+        CheckOperand(a.Length, aRows, aCols, lda, nameof(a), nameof(lda));
+        CheckOperand(b.Length, bRows, bCols, ldb, nameof(b), nameof(ldb));
+        CheckOperand(c.Length, m, n, ldc, nameof(c), nameof(ldc));
+
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            if (!accumulate)
+                for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+            return;
+        }
+
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        {
+            int parts = Threads;
+            if (parts > 1 && (long)m * n * k < ParallelThreshold) parts = 1;
+            if (parts == 1)
+            {
+                SgemmKernels.Gemm(_buffers, variant, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+                return;
+            }
+            RunParallel(parts, variant, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+        }
+    }
+
+    private static void CheckOperand(int length, int rows, int cols, int ld, string name, string ldName)
+    {
+        if (ld < cols)
+            throw new ArgumentException($"{ldName} must be at least {cols} (the row length of {name}), got {ld}.", ldName);
+        long need = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
+        if (length < need)
+            throw new ArgumentException($"{name} has {length} elements, needs at least {need} ({rows} rows of {cols} with stride {ld}).", name);
+    }
+
+    /// <summary>Splits the larger of M and N into slices aligned to the micro-tile; slice 0 runs here, the rest on workers.</summary>
+    private void RunParallel(int parts, GemmVariant v, int m, int n, int k,
+        float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool accumulate)
+    {
+        bool splitM = m >= n;
+        int extent = splitM ? m : n;
+        int align = splitM ? SgemmKernels.MR : SgemmKernels.NR;
+        int tiles = (extent + align - 1) / align;
+        if (parts > tiles) parts = tiles;
+        if (parts <= 1)
+        {
+            SgemmKernels.Gemm(_buffers, v, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+            return;
+        }
+
+        Worker[] workers = EnsureWorkers();
+        int start0 = 0, end0 = 0;
+        for (int t = 0; t < parts; t++)
+        {
+            int start = (int)((long)tiles * t / parts) * align;
+            int end = Math.Min(extent, (int)((long)tiles * (t + 1) / parts) * align);
+            if (t == 0) { start0 = start; end0 = end; continue; }
+            Worker w = workers[t - 1];
+            w.Variant = v;
+            w.K = k;
+            w.Lda = lda; w.Ldb = ldb; w.Ldc = ldc;
+            w.Accumulate = accumulate;
+            if (splitM)
+            {
+                w.M = end - start; w.N = n;
+                w.A = v == GemmVariant.TN ? a + start : a + start * lda;
+                w.B = b;
+                w.C = c + start * ldc;
+            }
+            else
+            {
+                w.M = m; w.N = end - start;
+                w.A = a;
+                w.B = v == GemmVariant.NT ? b + start * ldb : b + start;
+                w.C = c + start;
+            }
+            w.Post();
+        }
+
+        if (splitM)
+            SgemmKernels.Gemm(_buffers, v, end0 - start0, n, k, a, lda, b, ldb, c, ldc, accumulate);
+        else
+            SgemmKernels.Gemm(_buffers, v, m, end0 - start0, k, a, lda, b, ldb, c, ldc, accumulate);
+
+        for (int t = 1; t < parts; t++) workers[t - 1].WaitDone();
+        for (int t = 1; t < parts; t++) workers[t - 1].ThrowIfFailed();
+    }
+
+    private Worker[] EnsureWorkers()
+    {
+        if (_workers is null)
+        {
+            var ws = new Worker[Threads - 1];
+            for (int i = 0; i < ws.Length; i++) ws[i] = new Worker(i + 1);
+            _workers = ws;
+        }
+        return _workers;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_workers is not null)
+            foreach (Worker w in _workers) w.Stop();
+        _workers = null;
+        _buffers.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    ~SgemmEngine()
+    {
+        // Let idle worker threads exit if the engine was never disposed (their buffers free themselves).
+        if (_workers is not null)
+            foreach (Worker w in _workers) w.RequestStop();
+    }
+
+    /// <summary>A long-lived thread that runs one GEMM slice per posted job; spins briefly after a job, then blocks.</summary>
+    private sealed class Worker
+    {
+        private const int SpinIterations = 4000;
+
+        private readonly Thread _thread;
+        private readonly object _gate = new();
+        private readonly SgemmBuffers _buffers = new();
+        private int _jobSeq, _doneSeq, _sleeping;
+        private volatile bool _stop;
+        private Exception? _error;
+
+        public GemmVariant Variant;
+        public int M, N, K;
+        public float* A, B, C;
+        public nint Lda, Ldb, Ldc;
+        public bool Accumulate;
+
+        public Worker(int index)
+        {
+            _thread = new Thread(Loop) { IsBackground = true, Name = $"SgemmEngine worker {index}" };
+            _thread.Start();
+        }
+
+        public void Post()
+        {
+            Interlocked.Increment(ref _jobSeq);
+            if (Volatile.Read(ref _sleeping) != 0)
+                lock (_gate) Monitor.PulseAll(_gate);
+        }
+
+        public void WaitDone()
+        {
+            int target = Volatile.Read(ref _jobSeq);
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _doneSeq) != target) spin.SpinOnce(sleep1Threshold: -1);
+        }
+
+        public void ThrowIfFailed()
+        {
+            Exception? e = _error;
+            if (e is null) return;
+            _error = null;
+            throw new InvalidOperationException("An SGEMM worker thread failed.", e);
+        }
+
+        public void RequestStop()
+        {
+            _stop = true;
+            Post();
+        }
+
+        public void Stop()
+        {
+            RequestStop();
+            _thread.Join();
+            _buffers.Dispose();
+        }
+
+        private void Loop()
+        {
+            int seen = 0;
+            while (true)
+            {
+                int spins = 0;
+                int seq;
+                while ((seq = Volatile.Read(ref _jobSeq)) == seen)
+                {
+                    if (spins++ < SpinIterations)
+                    {
+                        Thread.SpinWait(20);
+                        continue;
+                    }
+                    lock (_gate)
+                    {
+                        Interlocked.Exchange(ref _sleeping, 1);
+                        while (Volatile.Read(ref _jobSeq) == seen) Monitor.Wait(_gate);
+                        Interlocked.Exchange(ref _sleeping, 0);
+                    }
+                }
+                seen = seq;
+                if (_stop) return;
+                try
+                {
+                    SgemmKernels.Gemm(_buffers, Variant, M, N, K, A, Lda, B, Ldb, C, Ldc, Accumulate);
+                }
+                catch (Exception e)
+                {
+                    _error = e;
+                }
+                Volatile.Write(ref _doneSeq, seq);
+            }
+        }
+    }
+
+    /// <summary>Naive reference: the same contract as <see cref="Multiply"/>, accumulated in double precision (for tests).</summary>
+    public static void Reference(GemmVariant variant, int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
+    {
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
             {
-                float s = 0;
+                double s = 0;
                 for (int p = 0; p < k; p++)
                 {
                     float av = variant == GemmVariant.TN ? a[p * lda + i] : a[i * lda + p];
                     float bv = variant == GemmVariant.NT ? b[j * ldb + p] : b[p * ldb + j];
-                    s += av * bv;
+                    s += (double)av * bv;
                 }
-                c[i * ldc + j] = accumulate ? c[i * ldc + j] + s : s;
+                c[i * ldc + j] = accumulate ? (float)(c[i * ldc + j] + s) : (float)s;
             }
     }
-
-    public void Dispose() { }
 }

@@ -1,0 +1,488 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace RnnLm.Tensors;
+
+/// <summary>
+/// Packing buffers for one thread of the blocked SGEMM. Native (unmanaged) memory, 64-byte aligned,
+/// grown on demand and reused, so that a multiply allocates nothing on the managed heap.
+/// </summary>
+internal sealed unsafe class SgemmBuffers : IDisposable
+{
+    // Slack after each buffer: vector packing may write a few floats past the last panel.
+    private const int Slack = 64;
+
+    public float* A;
+    public float* B;
+    public float* Tile;
+    private nuint _aCap, _bCap;
+
+    public SgemmBuffers()
+    {
+        Tile = (float*)NativeMemory.AlignedAlloc((nuint)(SgemmKernels.MR * SgemmKernels.NR * sizeof(float)), 64);
+    }
+
+    public void Ensure(long aFloats, long bFloats)
+    {
+        if ((nuint)aFloats > _aCap)
+        {
+            NativeMemory.AlignedFree(A);
+            A = null;
+            _aCap = 0;
+            A = (float*)NativeMemory.AlignedAlloc((nuint)(aFloats + Slack) * sizeof(float), 64);
+            _aCap = (nuint)aFloats;
+        }
+        if ((nuint)bFloats > _bCap)
+        {
+            NativeMemory.AlignedFree(B);
+            B = null;
+            _bCap = 0;
+            B = (float*)NativeMemory.AlignedAlloc((nuint)(bFloats + Slack) * sizeof(float), 64);
+            _bCap = (nuint)bFloats;
+        }
+    }
+
+    public void Dispose()
+    {
+        NativeMemory.AlignedFree(A);
+        NativeMemory.AlignedFree(B);
+        NativeMemory.AlignedFree(Tile);
+        A = B = Tile = null;
+        _aCap = _bCap = 0;
+        GC.SuppressFinalize(this);
+    }
+
+    ~SgemmBuffers()
+    {
+        NativeMemory.AlignedFree(A);
+        NativeMemory.AlignedFree(B);
+        NativeMemory.AlignedFree(Tile);
+    }
+}
+
+/// <summary>
+/// BLIS-style blocked SGEMM on packed panels: one 6x16 micro-kernel for all variants, transposes done while packing.
+/// Every element of C is computed with the same sequence of operations whatever the sub-problem it belongs to:
+/// the k blocking depends on k only, and edge tiles go through the same kernel on zero-padded panels.
+/// </summary>
+internal static unsafe class SgemmKernels
+{
+    public const int MR = 6;
+    public const int NR = 16;
+    public const int MC = 144;
+    public const int NC = 4080;
+
+    /// <summary>Whether the AVX2/FMA kernel is used (tests may turn it off to exercise the portable path).</summary>
+    internal static bool UseAvx = Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>Size of the k blocks for a given k (depends on k only, which keeps results independent of the M/N split).</summary>
+    public static int KBlock(int k)
+    {
+        int kcMax = k > 2048 ? 512 : 256;
+        int blocks = (k + kcMax - 1) / kcMax;
+        return (k + blocks - 1) / blocks;
+    }
+
+    private static int RoundUp(int x, int to) => (x + to - 1) / to * to;
+
+    /// <summary>C[m,n] (+)= op(A)·op(B) on raw pointers; k &gt; 0, m &gt; 0, n &gt; 0.</summary>
+    public static void Gemm(SgemmBuffers buf, GemmVariant v, int m, int n, int k,
+        float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool accumulate)
+    {
+        int kcb = KBlock(k);
+        int ncMax = Math.Min(NC, RoundUp(n, NR));
+        int mcMax = Math.Min(MC, RoundUp(m, MR));
+        buf.Ensure((long)mcMax * kcb, (long)ncMax * kcb);
+        float* pa = buf.A, pb = buf.B;
+        bool avx = UseAvx;
+
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            for (int pc = 0; pc < k; pc += kcb)
+            {
+                int kc = Math.Min(kcb, k - pc);
+                bool overwrite = !accumulate && pc == 0;
+                if (v == GemmVariant.NT) PackBT(b, ldb, pc, jc, kc, nc, pb, avx);
+                else PackBN(b, ldb, pc, jc, kc, nc, pb, avx);
+                for (int ic = 0; ic < m; ic += MC)
+                {
+                    int mc = Math.Min(MC, m - ic);
+                    if (v == GemmVariant.TN) PackAT(a, lda, ic, pc, mc, kc, pa);
+                    else PackAN(a, lda, ic, pc, mc, kc, pa, avx);
+                    Macro(mc, nc, kc, pa, pb, c + ic * ldc + jc, ldc, overwrite, buf.Tile, avx);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Macro(int mc, int nc, int kc, float* pa, float* pb, float* c, nint ldc, bool overwrite, float* tile, bool avx)
+    {
+        for (int jr = 0; jr < nc; jr += NR)
+        {
+            int nr = Math.Min(NR, nc - jr);
+            float* bp = pb + (nint)jr * kc;
+            for (int ir = 0; ir < mc; ir += MR)
+            {
+                int mr = Math.Min(MR, mc - ir);
+                float* ap = pa + (nint)ir * kc;
+                float* cp = c + ir * ldc + jr;
+                if (mr == MR && nr == NR)
+                {
+                    if (avx) KernelAvx(kc, ap, bp, cp, ldc, overwrite);
+                    else KernelPortable(kc, ap, bp, cp, ldc, overwrite);
+                }
+                else
+                {
+                    // Edge tile: same kernel on a full 6x16 scratch tile, so the operation sequence is unchanged.
+                    if (!overwrite)
+                        for (int i = 0; i < mr; i++)
+                            for (int j = 0; j < nr; j++) tile[i * NR + j] = cp[i * ldc + j];
+                    if (avx) KernelAvx(kc, ap, bp, tile, NR, overwrite);
+                    else KernelPortable(kc, ap, bp, tile, NR, overwrite);
+                    for (int i = 0; i < mr; i++)
+                        for (int j = 0; j < nr; j++) cp[i * ldc + j] = tile[i * NR + j];
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- micro-kernels
+
+    /// <summary>6x16 tile: C (= or +=) sum over p of a[p*6+i]·b[p*16+j]; accumulates in registers from zero over kc.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void KernelAvx(int kc, float* a, float* b, float* c, nint ldc, bool overwrite)
+    {
+        float* c0 = c, c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
+        Sse.Prefetch0(c0); Sse.Prefetch0(c0 + 15);
+        Sse.Prefetch0(c1); Sse.Prefetch0(c1 + 15);
+        Sse.Prefetch0(c2); Sse.Prefetch0(c2 + 15);
+        Sse.Prefetch0(c3); Sse.Prefetch0(c3 + 15);
+        Sse.Prefetch0(c4); Sse.Prefetch0(c4 + 15);
+        Sse.Prefetch0(c5); Sse.Prefetch0(c5 + 15);
+
+        Vector256<float> x00 = Vector256<float>.Zero, x01 = Vector256<float>.Zero;
+        Vector256<float> x10 = Vector256<float>.Zero, x11 = Vector256<float>.Zero;
+        Vector256<float> x20 = Vector256<float>.Zero, x21 = Vector256<float>.Zero;
+        Vector256<float> x30 = Vector256<float>.Zero, x31 = Vector256<float>.Zero;
+        Vector256<float> x40 = Vector256<float>.Zero, x41 = Vector256<float>.Zero;
+        Vector256<float> x50 = Vector256<float>.Zero, x51 = Vector256<float>.Zero;
+
+        int p = 0;
+        for (; p + 1 < kc; p += 2)
+        {
+            Sse.Prefetch0(a + 96);
+            Vector256<float> b0 = Avx.LoadVector256(b);
+            Vector256<float> b1 = Avx.LoadVector256(b + 8);
+            Vector256<float> av = Avx.BroadcastScalarToVector256(a);
+            x00 = Fma.MultiplyAdd(av, b0, x00); x01 = Fma.MultiplyAdd(av, b1, x01);
+            av = Avx.BroadcastScalarToVector256(a + 1);
+            x10 = Fma.MultiplyAdd(av, b0, x10); x11 = Fma.MultiplyAdd(av, b1, x11);
+            av = Avx.BroadcastScalarToVector256(a + 2);
+            x20 = Fma.MultiplyAdd(av, b0, x20); x21 = Fma.MultiplyAdd(av, b1, x21);
+            av = Avx.BroadcastScalarToVector256(a + 3);
+            x30 = Fma.MultiplyAdd(av, b0, x30); x31 = Fma.MultiplyAdd(av, b1, x31);
+            av = Avx.BroadcastScalarToVector256(a + 4);
+            x40 = Fma.MultiplyAdd(av, b0, x40); x41 = Fma.MultiplyAdd(av, b1, x41);
+            av = Avx.BroadcastScalarToVector256(a + 5);
+            x50 = Fma.MultiplyAdd(av, b0, x50); x51 = Fma.MultiplyAdd(av, b1, x51);
+
+            b0 = Avx.LoadVector256(b + 16);
+            b1 = Avx.LoadVector256(b + 24);
+            av = Avx.BroadcastScalarToVector256(a + 6);
+            x00 = Fma.MultiplyAdd(av, b0, x00); x01 = Fma.MultiplyAdd(av, b1, x01);
+            av = Avx.BroadcastScalarToVector256(a + 7);
+            x10 = Fma.MultiplyAdd(av, b0, x10); x11 = Fma.MultiplyAdd(av, b1, x11);
+            av = Avx.BroadcastScalarToVector256(a + 8);
+            x20 = Fma.MultiplyAdd(av, b0, x20); x21 = Fma.MultiplyAdd(av, b1, x21);
+            av = Avx.BroadcastScalarToVector256(a + 9);
+            x30 = Fma.MultiplyAdd(av, b0, x30); x31 = Fma.MultiplyAdd(av, b1, x31);
+            av = Avx.BroadcastScalarToVector256(a + 10);
+            x40 = Fma.MultiplyAdd(av, b0, x40); x41 = Fma.MultiplyAdd(av, b1, x41);
+            av = Avx.BroadcastScalarToVector256(a + 11);
+            x50 = Fma.MultiplyAdd(av, b0, x50); x51 = Fma.MultiplyAdd(av, b1, x51);
+
+            a += 12;
+            b += 32;
+        }
+        if (p < kc)
+        {
+            Vector256<float> b0 = Avx.LoadVector256(b);
+            Vector256<float> b1 = Avx.LoadVector256(b + 8);
+            Vector256<float> av = Avx.BroadcastScalarToVector256(a);
+            x00 = Fma.MultiplyAdd(av, b0, x00); x01 = Fma.MultiplyAdd(av, b1, x01);
+            av = Avx.BroadcastScalarToVector256(a + 1);
+            x10 = Fma.MultiplyAdd(av, b0, x10); x11 = Fma.MultiplyAdd(av, b1, x11);
+            av = Avx.BroadcastScalarToVector256(a + 2);
+            x20 = Fma.MultiplyAdd(av, b0, x20); x21 = Fma.MultiplyAdd(av, b1, x21);
+            av = Avx.BroadcastScalarToVector256(a + 3);
+            x30 = Fma.MultiplyAdd(av, b0, x30); x31 = Fma.MultiplyAdd(av, b1, x31);
+            av = Avx.BroadcastScalarToVector256(a + 4);
+            x40 = Fma.MultiplyAdd(av, b0, x40); x41 = Fma.MultiplyAdd(av, b1, x41);
+            av = Avx.BroadcastScalarToVector256(a + 5);
+            x50 = Fma.MultiplyAdd(av, b0, x50); x51 = Fma.MultiplyAdd(av, b1, x51);
+        }
+
+        if (overwrite)
+        {
+            Avx.Store(c0, x00); Avx.Store(c0 + 8, x01);
+            Avx.Store(c1, x10); Avx.Store(c1 + 8, x11);
+            Avx.Store(c2, x20); Avx.Store(c2 + 8, x21);
+            Avx.Store(c3, x30); Avx.Store(c3 + 8, x31);
+            Avx.Store(c4, x40); Avx.Store(c4 + 8, x41);
+            Avx.Store(c5, x50); Avx.Store(c5 + 8, x51);
+        }
+        else
+        {
+            Avx.Store(c0, Avx.Add(Avx.LoadVector256(c0), x00)); Avx.Store(c0 + 8, Avx.Add(Avx.LoadVector256(c0 + 8), x01));
+            Avx.Store(c1, Avx.Add(Avx.LoadVector256(c1), x10)); Avx.Store(c1 + 8, Avx.Add(Avx.LoadVector256(c1 + 8), x11));
+            Avx.Store(c2, Avx.Add(Avx.LoadVector256(c2), x20)); Avx.Store(c2 + 8, Avx.Add(Avx.LoadVector256(c2 + 8), x21));
+            Avx.Store(c3, Avx.Add(Avx.LoadVector256(c3), x30)); Avx.Store(c3 + 8, Avx.Add(Avx.LoadVector256(c3 + 8), x31));
+            Avx.Store(c4, Avx.Add(Avx.LoadVector256(c4), x40)); Avx.Store(c4 + 8, Avx.Add(Avx.LoadVector256(c4 + 8), x41));
+            Avx.Store(c5, Avx.Add(Avx.LoadVector256(c5), x50)); Avx.Store(c5 + 8, Avx.Add(Avx.LoadVector256(c5 + 8), x51));
+        }
+    }
+
+    /// <summary>Portable 6x16 kernel (Vector128, accelerated or software-emulated) over the same packed layout.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void KernelPortable(int kc, float* a, float* b, float* c, nint ldc, bool overwrite)
+    {
+        Vector128<float>* acc = stackalloc Vector128<float>[MR * 4];
+        for (int i = 0; i < MR * 4; i++) acc[i] = Vector128<float>.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector128<float> b0 = Vector128.Load(b), b1 = Vector128.Load(b + 4), b2 = Vector128.Load(b + 8), b3 = Vector128.Load(b + 12);
+            for (int i = 0; i < MR; i++)
+            {
+                Vector128<float> av = Vector128.Create(a[i]);
+                Vector128<float>* r = acc + i * 4;
+                r[0] += av * b0;
+                r[1] += av * b1;
+                r[2] += av * b2;
+                r[3] += av * b3;
+            }
+            a += MR;
+            b += NR;
+        }
+        for (int i = 0; i < MR; i++)
+        {
+            float* ci = c + i * ldc;
+            for (int q = 0; q < 4; q++)
+            {
+                Vector128<float> v = acc[i * 4 + q];
+                if (!overwrite) v = Vector128.Load(ci + 4 * q) + v;
+                v.Store(ci + 4 * q);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- packing
+
+    /// <summary>Packs B[pc:pc+kc, jc:jc+nc] of a row-major [k,n] B into 16-column panels (p-major, 16 floats per p).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackBN(float* b, nint ldb, int pc, int jc, int kc, int nc, float* dst, bool avx)
+    {
+        for (int jp = 0; jp < nc; jp += NR)
+        {
+            int nr = Math.Min(NR, nc - jp);
+            float* d = dst + (nint)jp * kc;
+            float* s = b + pc * ldb + jc + jp;
+            if (nr == NR)
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    float* sp = s + p * ldb;
+                    Vector256.Store(Vector256.Load(sp), d);
+                    Vector256.Store(Vector256.Load(sp + 8), d + 8);
+                    d += NR;
+                }
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    float* sp = s + p * ldb;
+                    int j = 0;
+                    for (; j < nr; j++) d[j] = sp[j];
+                    for (; j < NR; j++) d[j] = 0f;
+                    d += NR;
+                }
+            }
+        }
+        _ = avx;
+    }
+
+    /// <summary>Packs op(B)[pc:pc+kc, jc:jc+nc] where B is stored row-major [n,k] (NT), using 8x8 transposes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackBT(float* b, nint ldb, int pc, int jc, int kc, int nc, float* dst, bool avx)
+    {
+        for (int jp = 0; jp < nc; jp += NR)
+        {
+            int nr = Math.Min(NR, nc - jp);
+            float* d = dst + (nint)jp * kc;
+            float* s = b + (jc + jp) * ldb + pc;
+            int p = 0;
+            if (nr == NR)
+            {
+                if (avx)
+                {
+                    for (; p + 8 <= kc; p += 8)
+                    {
+                        Transpose8x8Store(s + p, ldb, d + (nint)p * NR, NR);
+                        Transpose8x8Store(s + 8 * ldb + p, ldb, d + (nint)p * NR + 8, NR);
+                    }
+                }
+                for (; p < kc; p++)
+                {
+                    float* dp = d + (nint)p * NR;
+                    for (int j = 0; j < NR; j++) dp[j] = s[j * ldb + p];
+                }
+            }
+            else
+            {
+                for (; p < kc; p++)
+                {
+                    float* dp = d + (nint)p * NR;
+                    int j = 0;
+                    for (; j < nr; j++) dp[j] = s[j * ldb + p];
+                    for (; j < NR; j++) dp[j] = 0f;
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs A[ic:ic+mc, pc:pc+kc] of a row-major [m,k] A (NN, NT) into 6-row panels (6 floats per p).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackAN(float* a, nint lda, int ic, int pc, int mc, int kc, float* dst, bool avx)
+    {
+        // Panels are written in order; the 8-wide stores spill 2 floats into the next slot, which is rewritten later
+        // (or lands in the buffer slack after the last panel).
+        for (int ip = 0; ip < mc; ip += MR)
+        {
+            int mr = Math.Min(MR, mc - ip);
+            float* d = dst + (nint)ip * kc;
+            float* s = a + (ic + ip) * lda + pc;
+            int p = 0;
+            if (mr == MR)
+            {
+                if (avx)
+                {
+                    float* s0 = s, s1 = s + lda, s2 = s1 + lda, s3 = s2 + lda, s4 = s3 + lda, s5 = s4 + lda;
+                    for (; p + 8 <= kc; p += 8)
+                    {
+                        Vector256<float> r0 = Avx.LoadVector256(s0 + p), r1 = Avx.LoadVector256(s1 + p);
+                        Vector256<float> r2 = Avx.LoadVector256(s2 + p), r3 = Avx.LoadVector256(s3 + p);
+                        Vector256<float> r4 = Avx.LoadVector256(s4 + p), r5 = Avx.LoadVector256(s5 + p);
+                        Vector256<float> r6 = Vector256<float>.Zero, r7 = Vector256<float>.Zero;
+                        Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+                        float* dp = d + (nint)p * MR;
+                        Avx.Store(dp, r0);
+                        Avx.Store(dp + 6, r1);
+                        Avx.Store(dp + 12, r2);
+                        Avx.Store(dp + 18, r3);
+                        Avx.Store(dp + 24, r4);
+                        Avx.Store(dp + 30, r5);
+                        Avx.Store(dp + 36, r6);
+                        Avx.Store(dp + 42, r7);
+                    }
+                }
+                for (; p < kc; p++)
+                {
+                    float* dp = d + (nint)p * MR;
+                    float* sp = s + p;
+                    dp[0] = sp[0];
+                    dp[1] = sp[lda];
+                    dp[2] = sp[2 * lda];
+                    dp[3] = sp[3 * lda];
+                    dp[4] = sp[4 * lda];
+                    dp[5] = sp[5 * lda];
+                }
+            }
+            else
+            {
+                for (; p < kc; p++)
+                {
+                    float* dp = d + (nint)p * MR;
+                    int i = 0;
+                    for (; i < mr; i++) dp[i] = s[i * lda + p];
+                    for (; i < MR; i++) dp[i] = 0f;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs op(A)[ic:ic+mc, pc:pc+kc] where A is stored row-major [k,m] (TN). Walks the source row by row
+    /// (one row of the source is one p), which keeps the TLB happy when the row stride is large.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackAT(float* a, nint lda, int ic, int pc, int mc, int kc, float* dst)
+    {
+        int full = mc / MR;
+        int rem = mc - full * MR;
+        nint panel = (nint)MR * kc;
+        for (int p = 0; p < kc; p++)
+        {
+            float* s = a + (pc + p) * lda + ic;
+            float* d = dst + (nint)p * MR;
+            for (int q = 0; q < full; q++)
+            {
+                Vector128.Store(Vector128.Load(s), d);
+                d[4] = s[4];
+                d[5] = s[5];
+                s += MR;
+                d += panel;
+            }
+            if (rem > 0)
+            {
+                int i = 0;
+                for (; i < rem; i++) d[i] = s[i];
+                for (; i < MR; i++) d[i] = 0f;
+            }
+        }
+    }
+
+    /// <summary>Transposes 8 rows (stride ld) of 8 floats and stores the 8 columns at dst + t*ldd.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8Store(float* s, nint ld, float* dst, nint ldd)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(s), r1 = Avx.LoadVector256(s + ld);
+        Vector256<float> r2 = Avx.LoadVector256(s + 2 * ld), r3 = Avx.LoadVector256(s + 3 * ld);
+        Vector256<float> r4 = Avx.LoadVector256(s + 4 * ld), r5 = Avx.LoadVector256(s + 5 * ld);
+        Vector256<float> r6 = Avx.LoadVector256(s + 6 * ld), r7 = Avx.LoadVector256(s + 7 * ld);
+        Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        Avx.Store(dst, r0);
+        Avx.Store(dst + ldd, r1);
+        Avx.Store(dst + 2 * ldd, r2);
+        Avx.Store(dst + 3 * ldd, r3);
+        Avx.Store(dst + 4 * ldd, r4);
+        Avx.Store(dst + 5 * ldd, r5);
+        Avx.Store(dst + 6 * ldd, r6);
+        Avx.Store(dst + 7 * ldd, r7);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
+        ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6, ref Vector256<float> r7)
+    {
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE);
+        Vector256<float> u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        r0 = Avx.Permute2x128(u0, u4, 0x20);
+        r1 = Avx.Permute2x128(u1, u5, 0x20);
+        r2 = Avx.Permute2x128(u2, u6, 0x20);
+        r3 = Avx.Permute2x128(u3, u7, 0x20);
+        r4 = Avx.Permute2x128(u0, u4, 0x31);
+        r5 = Avx.Permute2x128(u1, u5, 0x31);
+        r6 = Avx.Permute2x128(u2, u6, 0x31);
+        r7 = Avx.Permute2x128(u3, u7, 0x31);
+    }
+}

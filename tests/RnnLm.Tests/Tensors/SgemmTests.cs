@@ -1,0 +1,245 @@
+using RnnLm.Tensors;
+
+namespace RnnLm.Tests.Tensors;
+
+/// <summary>Runs alone: one test switches the kernel globally, others measure allocations process-wide.</summary>
+[CollectionDefinition(nameof(SgemmCollection), DisableParallelization = true)]
+public sealed class SgemmCollection;
+
+[Collection(nameof(SgemmCollection))]
+public sealed class SgemmTests
+{
+    private const float Sentinel = 12345.5f;
+
+    private sealed record Operands(float[] A, int Lda, float[] B, int Ldb, float[] C, int Ldc);
+
+    private static Operands Make(GemmVariant v, int m, int n, int k, int pad, int seed)
+    {
+        var rng = new Random(seed);
+        int aRows = v == GemmVariant.TN ? k : m, aCols = v == GemmVariant.TN ? m : k;
+        int bRows = v == GemmVariant.NT ? n : k, bCols = v == GemmVariant.NT ? k : n;
+        int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
+        float[] Fill(int rows, int ld)
+        {
+            var x = new float[Math.Max(0, rows * ld)];
+            for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+            return x;
+        }
+        float[] a = Fill(aRows, lda), b = Fill(bRows, ldb), c = Fill(m, ldc);
+        for (int i = 0; i < m; i++)
+            for (int j = n; j < ldc; j++) c[i * ldc + j] = Sentinel;
+        return new Operands(a, lda, b, ldb, c, ldc);
+    }
+
+    /// <summary>Checks got against the double-precision reference, with a bound scaled by sum |a·b|; padding untouched.</summary>
+    private static void AssertClose(GemmVariant v, int m, int n, int k, Operands o, float[] cIn, float[] got, bool accumulate)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0, mag = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    double av = v == GemmVariant.TN ? o.A[p * o.Lda + i] : o.A[i * o.Lda + p];
+                    double bv = v == GemmVariant.NT ? o.B[j * o.Ldb + p] : o.B[p * o.Ldb + j];
+                    s += av * bv;
+                    mag += Math.Abs(av * bv);
+                }
+                double c0 = accumulate ? cIn[i * o.Ldc + j] : 0;
+                double want = c0 + s;
+                double tol = (2e-7 * (k + 4)) * (mag + Math.Abs(c0)) + 1e-30;
+                double diff = Math.Abs(got[i * o.Ldc + j] - want);
+                Assert.True(diff <= tol,
+                    $"{v} m={m} n={n} k={k} acc={accumulate}: C[{i},{j}] = {got[i * o.Ldc + j]}, expected {want} (diff {diff}, tol {tol})");
+            }
+            for (int j = n; j < o.Ldc; j++)
+                Assert.Equal(Sentinel, got[i * o.Ldc + j]);
+        }
+    }
+
+    public static TheoryData<GemmVariant, int, int, int> Shapes()
+    {
+        var data = new TheoryData<GemmVariant, int, int, int>();
+        int[] small = [1, 7, 33];
+        (int, int, int)[] extra =
+        [
+            (6, 16, 8), (12, 32, 5), (5, 15, 3), (13, 17, 9), (6, 17, 2), (7, 16, 1),
+            (257, 1, 7), (1, 257, 7), (7, 7, 257), (257, 33, 33), (33, 257, 33), (33, 33, 257),
+            (257, 257, 257), (300, 129, 517),
+        ];
+        foreach (GemmVariant v in Enum.GetValues<GemmVariant>())
+        {
+            foreach (int m in small)
+                foreach (int n in small)
+                    foreach (int k in small)
+                        data.Add(v, m, n, k);
+            foreach (var (m, n, k) in extra) data.Add(v, m, n, k);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MatchesReference(GemmVariant v, int m, int n, int k)
+    {
+        using var e1 = new SgemmEngine(1);
+        using var e2 = new SgemmEngine(2);
+        int seed = m * 1_000_003 + n * 1009 + k * 7 + (int)v;
+        foreach (bool accumulate in new[] { false, true })
+        {
+            foreach (int pad in new[] { 0, 3 })
+            {
+                Operands o = Make(v, m, n, k, pad, seed + pad);
+                foreach (SgemmEngine e in new[] { e1, e2 })
+                {
+                    var c = (float[])o.C.Clone();
+                    e.Multiply(v, m, n, k, o.A, o.Lda, o.B, o.Ldb, c, o.Ldc, accumulate);
+                    AssertClose(v, m, n, k, o, o.C, c, accumulate);
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(GemmVariant.NN, 37, 45, 29)]
+    [InlineData(GemmVariant.NT, 61, 19, 300)]
+    [InlineData(GemmVariant.TN, 50, 70, 81)]
+    public void PortableKernelMatchesReference(GemmVariant v, int m, int n, int k)
+    {
+        bool saved = SgemmKernels.UseAvx;
+        SgemmKernels.UseAvx = false;
+        try
+        {
+            using var e = new SgemmEngine(2);
+            foreach (bool accumulate in new[] { false, true })
+            {
+                Operands o = Make(v, m, n, k, 2, 42);
+                var c = (float[])o.C.Clone();
+                e.Multiply(v, m, n, k, o.A, o.Lda, o.B, o.Ldb, c, o.Ldc, accumulate);
+                AssertClose(v, m, n, k, o, o.C, c, accumulate);
+            }
+        }
+        finally
+        {
+            SgemmKernels.UseAvx = saved;
+        }
+    }
+
+    [Theory]
+    [InlineData(GemmVariant.NN, 389, 301, 257)]
+    [InlineData(GemmVariant.NT, 389, 301, 257)]
+    [InlineData(GemmVariant.TN, 389, 301, 257)]
+    [InlineData(GemmVariant.NN, 1000, 128, 700)]
+    [InlineData(GemmVariant.NT, 1000, 128, 700)]
+    [InlineData(GemmVariant.TN, 1000, 128, 700)]
+    [InlineData(GemmVariant.NT, 97, 1001, 600)]
+    public void ThreadCountDoesNotChangeResult(GemmVariant v, int m, int n, int k)
+    {
+        using var e1 = new SgemmEngine(1);
+        using var e2 = new SgemmEngine(2);
+        using var e3 = new SgemmEngine(3);
+        foreach (bool accumulate in new[] { false, true })
+        {
+            Operands o = Make(v, m, n, k, 1, 7);
+            var c1 = (float[])o.C.Clone();
+            var c2 = (float[])o.C.Clone();
+            var c3 = (float[])o.C.Clone();
+            e1.Multiply(v, m, n, k, o.A, o.Lda, o.B, o.Ldb, c1, o.Ldc, accumulate);
+            e2.Multiply(v, m, n, k, o.A, o.Lda, o.B, o.Ldb, c2, o.Ldc, accumulate);
+            e3.Multiply(v, m, n, k, o.A, o.Lda, o.B, o.Ldb, c3, o.Ldc, accumulate);
+            for (int i = 0; i < c1.Length; i++)
+            {
+                Assert.Equal(BitConverter.SingleToInt32Bits(c1[i]), BitConverter.SingleToInt32Bits(c2[i]));
+                Assert.Equal(BitConverter.SingleToInt32Bits(c1[i]), BitConverter.SingleToInt32Bits(c3[i]));
+            }
+        }
+    }
+
+    [Fact]
+    public void SteadyStateAllocatesNothing()
+    {
+        using var e = new SgemmEngine(2);
+        const int m = 150, n = 140, k = 130;
+        var a = new float[m * k];
+        var b = new float[k * n];
+        var c = new float[m * n];
+        a.AsSpan().Fill(0.5f);
+        b.AsSpan().Fill(0.25f);
+        void Run()
+        {
+            e.Multiply(GemmVariant.NN, m, n, k, a, k, b, n, c, n, false);
+            e.Multiply(GemmVariant.NT, m, n, k, a, k, b, k, c, n, true);
+            e.Multiply(GemmVariant.TN, m, n, k, a, m, b, n, c, n, true);
+            e.Multiply(GemmVariant.NN, 5, 5, 5, a, k, b, n, c, n, false);
+        }
+        for (int i = 0; i < 3; i++) Run();
+        Thread.Sleep(50); // let the worker go to sleep once, so that blocking is part of the warm-up too
+        Run();
+
+        long thread0 = GC.GetAllocatedBytesForCurrentThread();
+        long total0 = GC.GetTotalAllocatedBytes(true);
+        for (int i = 0; i < 20; i++) Run();
+        long thread1 = GC.GetAllocatedBytesForCurrentThread();
+        long total1 = GC.GetTotalAllocatedBytes(true);
+        Assert.Equal(0, thread1 - thread0);
+        Assert.Equal(0, total1 - total0);
+    }
+
+    [Fact]
+    public void ZeroKClearsOrKeepsC()
+    {
+        using var e = new SgemmEngine();
+        var c = new float[] { 1, 2, 9, 3, 4, 9 };
+        e.Multiply(GemmVariant.NN, 2, 2, 0, [], 0, [], 2, c, 3, true);
+        Assert.Equal(new float[] { 1, 2, 9, 3, 4, 9 }, c);
+        e.Multiply(GemmVariant.NN, 2, 2, 0, [], 0, [], 2, c, 3, false);
+        Assert.Equal(new float[] { 0, 0, 9, 0, 0, 9 }, c);
+    }
+
+    [Fact]
+    public void EmptyOutputIsANoOp()
+    {
+        using var e = new SgemmEngine(2);
+        e.Multiply(GemmVariant.NT, 0, 5, 3, [], 3, new float[15], 3, [], 5, false);
+        e.Multiply(GemmVariant.TN, 4, 0, 3, new float[12], 4, [], 0, [], 0, false);
+    }
+
+    [Fact]
+    public void BadArgumentsThrow()
+    {
+        using var e = new SgemmEngine();
+        var a = new float[6];
+        var b = new float[6];
+        var c = new float[4];
+        void Check(string param, string value, Action act)
+        {
+            var ex = Assert.ThrowsAny<ArgumentException>(act);
+            Assert.Equal(param, ex.ParamName);
+            Assert.Contains(value, ex.Message);
+        }
+        Check("m", "-1", () => e.Multiply(GemmVariant.NN, -1, 2, 3, a, 3, b, 2, c, 2, false));
+        Check("n", "-2", () => e.Multiply(GemmVariant.NN, 2, -2, 3, a, 3, b, 2, c, 2, false));
+        Check("k", "-3", () => e.Multiply(GemmVariant.NN, 2, 2, -3, a, 3, b, 2, c, 2, false));
+        Check("lda", "2", () => e.Multiply(GemmVariant.NN, 2, 2, 3, a, 2, b, 2, c, 2, false));
+        Check("lda", "1", () => e.Multiply(GemmVariant.TN, 2, 2, 3, a, 1, b, 2, c, 2, false));
+        Check("ldb", "1", () => e.Multiply(GemmVariant.NN, 2, 2, 3, a, 3, b, 1, c, 2, false));
+        Check("ldb", "2", () => e.Multiply(GemmVariant.NT, 2, 2, 3, a, 3, b, 2, c, 2, false));
+        Check("ldc", "1", () => e.Multiply(GemmVariant.NN, 2, 2, 3, a, 3, b, 2, c, 1, false));
+        Check("a", "5", () => e.Multiply(GemmVariant.NN, 2, 2, 3, new float[5], 3, b, 2, c, 2, false));
+        Check("b", "5", () => e.Multiply(GemmVariant.NN, 2, 2, 3, a, 3, new float[5], 2, c, 2, false));
+        Check("c", "3", () => e.Multiply(GemmVariant.NN, 2, 2, 3, a, 3, b, 2, new float[3], 2, false));
+        Check("c", "4", () => e.Multiply(GemmVariant.NN, 2, 2, 3, a, 3, b, 2, c, 3, false));
+        Check("variant", "7", () => e.Multiply((GemmVariant)7, 2, 2, 3, a, 3, b, 2, c, 2, false));
+        Check("threads", "0", () => new SgemmEngine(0));
+    }
+
+    [Fact]
+    public void DisposedEngineThrows()
+    {
+        var e = new SgemmEngine(2);
+        e.Dispose();
+        e.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => e.Multiply(GemmVariant.NN, 1, 1, 1, [1f], 1, [1f], 1, new float[1], 1, false));
+    }
+}
