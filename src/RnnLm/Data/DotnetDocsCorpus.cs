@@ -18,6 +18,9 @@ namespace RnnLm.Data;
 /// </summary>
 public static partial class DotnetDocsCorpus
 {
+    // Marks a paragraph or code-block boundary (raw XML text has its own line breaks, which are just whitespace).
+    private const char Break = '\u2029';
+
     /// <summary>
     /// Finds the reference-pack documentation folder of the SDK next to the running runtime.
     /// Prefers the pack whose major version matches the runtime, else the newest.
@@ -130,7 +133,7 @@ public static partial class DotnetDocsCorpus
                     switch (e.Name.LocalName)
                     {
                         case "code":
-                            sb.Append('\n');
+                            sb.Append(Break);
                             break;
                         case "see" or "seealso" or "xref":
                             if (!e.IsEmpty && e.Value.Trim().Length > 0) AppendText(e, sb);
@@ -143,9 +146,9 @@ public static partial class DotnetDocsCorpus
                             sb.Append(e.Attribute("name")?.Value);
                             break;
                         case "para" or "p" or "br" or "list" or "listheader" or "item" or "term" or "description" or "li" or "ul" or "ol":
-                            sb.Append('\n');
+                            sb.Append(Break);
                             AppendText(e, sb);
-                            sb.Append('\n');
+                            sb.Append(Break);
                             break;
                         default:
                             AppendText(e, sb);
@@ -174,7 +177,7 @@ public static partial class DotnetDocsCorpus
 
     private static IEnumerable<string> Sentences(string text)
     {
-        foreach (var block in text.Split('\n'))
+        foreach (var block in text.Split(Break))
         {
             string collapsed = Whitespace().Replace(block, " ").Trim();
             if (collapsed.Length == 0) continue;
