@@ -1,10 +1,44 @@
+using System.CommandLine;
+using RnnLm.Data;
+using RnnLm.Training;
+
 namespace RnnLm.Cli;
 
+/// <summary>`rnnlm`: train, eval, generate, bench. Parses, calls the library, prints.</summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
-        Console.WriteLine("rnnlm");
-        return 0;
+        var root = new RootCommand("rnnlm: train, evaluate and sample Elman recurrent language models on any text.");
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var e in parsed.Errors) Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine("See 'rnnlm --help'.");
+            return 2;
+        }
+        return parsed.Invoke();
+    }
+
+    /// <summary>Runs a command body, turning the errors a user can cause into a message and exit code 1.</summary>
+    public static int Guard(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is ArgumentException or CorpusException or CheckpointException or TrainingDivergedException
+                                      or InvalidDataException or IOException or UnauthorizedAccessException or UsageException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
     }
 }
+
+/// <summary>An option combination that makes no sense.</summary>
+public sealed class UsageException(string message) : Exception(message);

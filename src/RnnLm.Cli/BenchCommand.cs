@@ -1,0 +1,49 @@
+using System.CommandLine;
+using System.Text.Json;
+using RnnLm.Training;
+
+namespace RnnLm.Cli;
+
+/// <summary>`rnnlm bench`: timed training steps on random ids, one JSON line per configuration.</summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string[]>("--config") { Description = "Preset(s): book, ptb, char, or custom (with the size options).", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["book"] };
+        var vocab = new Option<int>("--vocab") { Description = "Custom: vocabulary size.", DefaultValueFactory = _ => 32011 };
+        var emb = new Option<int>("--emb") { Description = "Custom: embedding size.", DefaultValueFactory = _ => 128 };
+        var hidden = new Option<int>("--hidden") { Description = "Custom: hidden size (0: same as --emb).", DefaultValueFactory = _ => 0 };
+        var layers = new Option<int>("--layers") { Description = "Custom: layers.", DefaultValueFactory = _ => 2 };
+        var batch = new Option<int>("--batch") { Description = "Custom: batch size.", DefaultValueFactory = _ => 128 };
+        var ctx = new Option<int>("--ctx") { Description = "Custom: context length.", DefaultValueFactory = _ => 30 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps (after 2 warm-up steps).", DefaultValueFactory = _ => 10 };
+        var threads = new Option<int>("--threads") { Description = "Threads.", DefaultValueFactory = _ => 2 };
+        var cmd = new Command("bench", "Time training steps (forward, backward, AdamW) on random token ids; prints JSON lines.")
+        { config, vocab, emb, hidden, layers, batch, ctx, steps, threads };
+        cmd.SetAction(r => Program.Guard(() =>
+        {
+            foreach (var name in r.GetValue(config)!)
+            {
+                (int V, int E, int H, int L, int B, int T) p;
+                if (name == "custom")
+                {
+                    int e = r.GetValue(emb);
+                    p = (r.GetValue(vocab), e, r.GetValue(hidden) is int h && h > 0 ? h : e, r.GetValue(layers), r.GetValue(batch), r.GetValue(ctx));
+                }
+                else if (TrainingBenchmark.Presets.TryGetValue(name, out var preset)) p = preset;
+                else throw new UsageException($"--config must be book, ptb, char or custom, got '{name}'.");
+                if (p.V < 2) throw new UsageException($"--vocab must be at least 2, got {p.V}.");
+                var res = TrainingBenchmark.Run(p.V, p.E, p.H, p.L, p.B, p.T, r.GetValue(steps), r.GetValue(threads));
+                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["impl"] = "rnnlm", ["config"] = name, ["threads"] = res.Threads, ["vocab"] = res.Vocab, ["emb"] = res.Emb,
+                    ["hidden"] = res.Hidden, ["layers"] = res.Layers, ["batch"] = res.Batch, ["ctx"] = res.Ctx, ["steps"] = res.Steps,
+                    ["ms_per_step"] = res.MsPerStep, ["tokens_per_s"] = res.TokensPerSecond, ["gflop_per_s"] = res.GflopPerSecond,
+                    ["peak_rss_mb"] = res.PeakRssMb,
+                }));
+            }
+            return 0;
+        }));
+        return cmd;
+    }
+}

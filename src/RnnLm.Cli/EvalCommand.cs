@@ -1,0 +1,32 @@
+using System.CommandLine;
+using System.Globalization;
+using RnnLm.Data;
+
+namespace RnnLm.Cli;
+
+/// <summary>`rnnlm eval`: loss, perplexity (and bits per character for character models) of a model on a file.</summary>
+public static class EvalCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "A run folder (its best.ckpt) or a checkpoint file.", Required = true };
+        var data = new Option<string>("--data") { Description = "The text file to evaluate on.", Required = true };
+        var batch = new Option<int>("--batch") { Description = "Batch size (0: as trained).", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "Threads.", DefaultValueFactory = _ => 2 };
+        var cmd = new Command("eval", "Average loss, perplexity and (character models) bits per character on a file.") { model, data, batch, threads };
+        cmd.SetAction(r => Program.Guard(() =>
+        {
+            int b = r.GetValue(batch), t = r.GetValue(threads);
+            if (b < 0) throw new UsageException($"--batch must be 0 or positive, got {b}.");
+            if (t < 1) throw new UsageException($"--threads must be at least 1, got {t}.");
+            string text = CorpusReader.ReadText(r.GetValue(data)!);
+            using var lm = LanguageModel.Load(r.GetValue(model)!, t);
+            var s = lm.Evaluate(text, b);
+            var inv = CultureInfo.InvariantCulture;
+            Console.WriteLine(string.Format(inv, "tokens={0} loss={1:F4} perplexity={2:F2}", s.Tokens, s.Loss, s.Perplexity));
+            if (lm.Tokenizer.Kind == "char") Console.WriteLine(string.Format(inv, "bits_per_char={0:F4}", s.BitsPerCharacter));
+            return 0;
+        }));
+        return cmd;
+    }
+}

@@ -1,0 +1,204 @@
+using System.CommandLine;
+using System.Globalization;
+using RnnLm.Data;
+using RnnLm.Generation;
+using RnnLm.Nn;
+using RnnLm.Training;
+
+namespace RnnLm.Cli;
+
+/// <summary>`rnnlm train`: trains a model on a text file (by default, the .NET SDK's own documentation) and samples from it.</summary>
+public static class TrainCommand
+{
+    private static readonly Option<string?> Preset = new("--preset") { Description = "Start from a named recipe: book (the book's chapter 3), ptb (the best Elman recipe for Penn Treebank), char (character models)." };
+    private static readonly Option<string?> Data = new("--data") { Description = "Training text: a UTF-8 file, or a folder of .txt files. Default: the .NET SDK's reference documentation." };
+    private static readonly Option<string?> Valid = new("--valid") { Description = "Validation text file. Default: hold out --valid-fraction of the training text." };
+    private static readonly Option<double?> ValidFraction = new("--valid-fraction") { Description = "Fraction held out for validation when there is no --valid (default 0.1)." };
+    private static readonly Option<string?> Tokenizer = new("--tokenizer") { Description = "char, word or gpt2 (default word)." };
+    private static readonly Option<string?> Mode = new("--mode") { Description = "sentences (one per line, the book's) or stream (carried state, truncated BPTT)." };
+    private static readonly Option<int?> VocabSize = new("--vocab-size") { Description = "Word tokenizer: keep at most this many tokens." };
+    private static readonly Option<int?> MinCount = new("--min-count") { Description = "Word tokenizer: drop words seen fewer times." };
+    private static readonly Option<int?> Layers = new("--layers") { Description = "Elman layers (default 2)." };
+    private static readonly Option<int?> Emb = new("--emb") { Description = "Embedding size (default 128)." };
+    private static readonly Option<int?> Hidden = new("--hidden") { Description = "Hidden size (default: as --emb)." };
+    private static readonly Option<int?> Ctx = new("--ctx") { Description = "Context length in tokens (default 30)." };
+    private static readonly Option<int?> Batch = new("--batch") { Description = "Batch size (default 128)." };
+    private static readonly Option<double?> Lr = new("--lr") { Description = "AdamW learning rate (default 1e-3)." };
+    private static readonly Option<double?> WeightDecay = new("--weight-decay") { Description = "AdamW weight decay (default 0.01)." };
+    private static readonly Option<string?> Schedule = new("--schedule") { Description = "constant, plateau (divide by --lr-decay when validation stalls) or cosine." };
+    private static readonly Option<double?> LrDecay = new("--lr-decay") { Description = "Plateau schedule divisor (default 4)." };
+    private static readonly Option<int?> Epochs = new("--epochs") { Description = "Epochs (default 1)." };
+    private static readonly Option<long?> Steps = new("--steps") { Description = "Stop after this many optimiser steps." };
+    private static readonly Option<double?> Minutes = new("--minutes") { Description = "Stop after this many minutes." };
+    private static readonly Option<double?> Clip = new("--clip") { Description = "Clip gradients to this global norm (0: off)." };
+    private static readonly Option<float?> Dropout = new("--dropout") { Description = "Dropout on embeddings, between layers and before the head (default 0)." };
+    private static readonly Option<bool?> Tie = new("--tie") { Description = "Tie the head's weights to the embedding table." };
+    private static readonly Option<string?> Init = new("--init") { Description = "book (Xavier, U(0,1) vectors), uniform (U(-r,r), zero biases) or orthogonal." };
+    private static readonly Option<float?> InitRange = new("--init-range") { Description = "r of --init uniform (default 0.1)." };
+    private static readonly Option<int?> Seed = new("--seed") { Description = "Seed for weights, data order and dropout (default 42)." };
+    private static readonly Option<int?> Threads = new("--threads") { Description = "Threads (default 2)." };
+    private static readonly Option<int?> ValidEvery = new("--valid-every") { Description = "Validate and checkpoint every N steps (default: each epoch)." };
+    private static readonly Option<string> Out = new("--out") { Description = "Output folder: checkpoints, metrics.jsonl, loss.png.", DefaultValueFactory = _ => "runs/latest" };
+    private static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its last checkpoint." };
+    private static readonly Option<bool> Force = new("--force") { Description = "Start a new run even if --out holds one (its checkpoints are replaced)." };
+    private static readonly Option<int> Sample = new("--sample") { Description = "Tokens to sample from the model at the end (0: none).", DefaultValueFactory = _ => 200 };
+
+    public static Command Create()
+    {
+        var cmd = new Command("train", "Train a model; with no --data, on the .NET SDK's reference documentation.")
+        {
+            Preset, Data, Valid, ValidFraction, Tokenizer, Mode, VocabSize, MinCount, Layers, Emb, Hidden, Ctx, Batch, Lr,
+            WeightDecay, Schedule, LrDecay, Epochs, Steps, Minutes, Clip, Dropout, Tie, Init, InitRange, Seed, Threads,
+            ValidEvery, Out, Resume, Force, Sample,
+        };
+        cmd.SetAction(r => Program.Guard(() => Run(r)));
+        return cmd;
+    }
+
+    /// <summary>The named recipes. Options given on the command line override them.</summary>
+    public static TrainingOptions PresetOptions(string? name) => name switch
+    {
+        null or "book" => new TrainingOptions(),
+        "ptb" => new TrainingOptions
+        {
+            Tokenizer = "word", Mode = DataMode.Stream, Layers = 1, Emb = 512, Hidden = 512, Ctx = 35, Batch = 32,
+            Lr = 2e-3, WeightDecay = 0.01, Schedule = LrSchedule.Cosine, Epochs = 40, Clip = 0.5, Dropout = 0.5f,
+            TieWeights = true, Init = InitScheme.SmallUniform, InitRange = 0.05f,
+        },
+        "char" => new TrainingOptions
+        {
+            Tokenizer = "char", Mode = DataMode.Stream, Layers = 2, Emb = 256, Hidden = 512, Ctx = 100, Batch = 64,
+            Lr = 2e-3, Schedule = LrSchedule.Cosine, Epochs = 20, Clip = 1, Dropout = 0.1f, Init = InitScheme.SmallUniform,
+        },
+        _ => throw new UsageException($"--preset must be book, ptb or char, got '{name}'."),
+    };
+
+    private static T Pick<T>(ParseResult r, Option<T?> option, T current) where T : struct => r.GetValue(option) ?? current;
+
+    public static TrainingOptions ReadOptions(ParseResult r)
+    {
+        var o = PresetOptions(r.GetValue(Preset));
+        int? emb = r.GetValue(Emb);
+        o = o with
+        {
+            Data = r.GetValue(Data) ?? o.Data,
+            Valid = r.GetValue(Valid) ?? o.Valid,
+            ValidFraction = Pick(r, ValidFraction, o.ValidFraction),
+            Tokenizer = r.GetValue(Tokenizer) ?? o.Tokenizer,
+            Mode = r.GetValue(Mode) is string m ? ParseMode(m) : o.Mode,
+            VocabSize = r.GetValue(VocabSize) ?? o.VocabSize,
+            MinCount = Pick(r, MinCount, o.MinCount),
+            Layers = Pick(r, Layers, o.Layers),
+            Emb = emb ?? o.Emb,
+            Hidden = r.GetValue(Hidden) ?? (emb ?? o.Hidden),
+            Ctx = Pick(r, Ctx, o.Ctx),
+            Batch = Pick(r, Batch, o.Batch),
+            Lr = Pick(r, Lr, o.Lr),
+            WeightDecay = Pick(r, WeightDecay, o.WeightDecay),
+            Schedule = r.GetValue(Schedule) is string s ? ParseSchedule(s) : o.Schedule,
+            LrDecay = Pick(r, LrDecay, o.LrDecay),
+            Epochs = Pick(r, Epochs, o.Epochs),
+            Steps = r.GetValue(Steps) ?? o.Steps,
+            Minutes = r.GetValue(Minutes) ?? o.Minutes,
+            Clip = Pick(r, Clip, o.Clip),
+            Dropout = Pick(r, Dropout, o.Dropout),
+            TieWeights = Pick(r, Tie, o.TieWeights),
+            Init = r.GetValue(Init) is string i ? ParseInit(i) : o.Init,
+            InitRange = Pick(r, InitRange, o.InitRange),
+            Seed = Pick(r, Seed, o.Seed),
+            Threads = Pick(r, Threads, o.Threads),
+            ValidEvery = Pick(r, ValidEvery, o.ValidEvery),
+        };
+        o.Validate();
+        return o;
+    }
+
+    private static DataMode ParseMode(string s) => s switch
+    {
+        "sentences" => DataMode.Sentences,
+        "stream" => DataMode.Stream,
+        _ => throw new UsageException($"--mode must be sentences or stream, got '{s}'."),
+    };
+
+    private static LrSchedule ParseSchedule(string s) => s switch
+    {
+        "constant" => LrSchedule.Constant,
+        "plateau" => LrSchedule.Plateau,
+        "cosine" => LrSchedule.Cosine,
+        _ => throw new UsageException($"--schedule must be constant, plateau or cosine, got '{s}'."),
+    };
+
+    private static InitScheme ParseInit(string s) => s switch
+    {
+        "book" => InitScheme.Book,
+        "uniform" => InitScheme.SmallUniform,
+        "orthogonal" => InitScheme.Orthogonal,
+        _ => throw new UsageException($"--init must be book, uniform or orthogonal, got '{s}'."),
+    };
+
+    private static int Run(ParseResult r)
+    {
+        var o = ReadOptions(r);
+        string outDir = r.GetValue(Out)!;
+        bool resume = r.GetValue(Resume);
+        string last = Path.Combine(outDir, ModelDirectory.LastFile);
+        if (resume)
+        {
+            // Sizes, data and recipe come from the run itself; only its bounds and threads may change.
+            var saved = Checkpoint.Load(last).Header.Training
+                ?? throw new UsageException($"{last} has no training options to resume from.");
+            o = saved with
+            {
+                Epochs = r.GetValue(Epochs) ?? saved.Epochs,
+                Steps = r.GetValue(Steps) ?? saved.Steps,
+                Minutes = r.GetValue(Minutes) ?? saved.Minutes,
+                Threads = r.GetValue(Threads) ?? saved.Threads,
+            };
+        }
+        else if (File.Exists(last) && !r.GetValue(Force))
+            throw new UsageException($"{outDir} already holds a run ({ModelDirectory.LastFile}); use --resume to continue it, or --force to start over.");
+        else if (r.GetValue(Force))
+        {
+            // A new run: its metrics start afresh (checkpoints are replaced atomically when first saved).
+            File.Delete(Path.Combine(outDir, ModelDirectory.MetricsFile));
+        }
+
+        string trainText;
+        if (o.Data != null) trainText = CorpusReader.ReadText(o.Data);
+        else
+        {
+            Console.Error.WriteLine("No --data: training on the .NET SDK's reference documentation.");
+            trainText = DotnetDocsCorpus.Extract();
+        }
+        string? validText = o.Valid == null ? null : CorpusReader.ReadText(o.Valid);
+
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); Console.Error.WriteLine("Stopping after this step; the checkpoint will be saved."); };
+        Console.CancelKeyPress += onCancel;
+        LanguageModel lm;
+        try
+        {
+            lm = TrainingProgressView.Run(o, progress => LanguageModel.Train(trainText, validText, o, outDir, resume, progress, cancel.Token));
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+        using (lm)
+        {
+            string plot = Path.Combine(outDir, ModelDirectory.PlotFile);
+            LossPlot.Write(Path.Combine(outDir, ModelDirectory.MetricsFile), plot);
+            var best = Checkpoint.Load(Path.Combine(outDir, ModelDirectory.BestFile)).Header;
+            var inv = CultureInfo.InvariantCulture;
+            Console.WriteLine(string.Format(inv, "best valid_loss={0:F4} valid_ppl={1:F2} (step {2}); model: {3}; plot: {4}",
+                best.BestValidLoss, Math.Exp(best.BestValidLoss), best.OptimizerSteps, outDir, plot));
+            int n = r.GetValue(Sample);
+            if (n > 0)
+            {
+                Console.WriteLine("--- sample ---");
+                GenerateCommand.Print(lm, "", n, new SamplingOptions(Temperature: 0.8f), 1);
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,126 @@
+using RnnLm.Data;
+using RnnLm.Generation;
+using RnnLm.Nn;
+using RnnLm.Training;
+
+namespace RnnLm;
+
+/// <summary>
+/// The library's front door: train a model on a text file, load one, score a text, generate.
+/// <code>
+/// var lm = LanguageModel.Train("corpus.txt", new TrainingOptions { Tokenizer = "char", Epochs = 2 }, "runs/demo");
+/// Console.WriteLine(lm.Evaluate("Some held-out text.").Perplexity);
+/// foreach (var piece in lm.Generate("Once upon", maxTokens: 100)) Console.Write(piece);
+/// </code>
+/// </summary>
+public sealed class LanguageModel : IDisposable
+{
+    public RecurrentLanguageModel Model { get; }
+    public Tokenizer Tokenizer { get; }
+    /// <summary>How the model was trained (null for a model built in code).</summary>
+    public TrainingOptions? Options { get; }
+
+    public LanguageModel(RecurrentLanguageModel model, Tokenizer tokenizer, TrainingOptions? options = null)
+    {
+        Model = model ?? throw new ArgumentNullException(nameof(model));
+        Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+        Options = options;
+    }
+
+    /// <summary>
+    /// Trains a model on a text file (or folder of .txt files) and returns the best one found. Checkpoints,
+    /// metrics and the best weights go to outDir. With resume, continues from outDir's last.ckpt.
+    /// </summary>
+    public static LanguageModel Train(string trainPath, TrainingOptions options, string outDir, string? validPath = null,
+        bool resume = false, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        string trainText = CorpusReader.ReadText(trainPath);
+        string? validText = validPath == null ? null : CorpusReader.ReadText(validPath);
+        return Train(trainText, validText, options, outDir, resume, progress, cancel);
+    }
+
+    /// <summary>Trains on text already in memory (see the file overload).</summary>
+    public static LanguageModel Train(string trainText, string? validText, TrainingOptions options, string outDir,
+        bool resume = false, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Checkpoint? from = null;
+        if (resume)
+        {
+            from = Checkpoint.Load(Path.Combine(outDir, ModelDirectory.LastFile));
+            options = ResumedOptions(from, options);
+        }
+        var data = TrainingData.Build(options, trainText, validText, from?.Tokenizer);
+        RecurrentLanguageModel model;
+        if (from != null) model = from.CreateModel(options.Threads);
+        else
+        {
+            model = new RecurrentLanguageModel(options.ModelConfig(data.Tokenizer.VocabSize, data.Tokenizer.PadId), options.Threads);
+            var rng = new Rng((ulong)options.Seed);
+            Initialization.Apply(model, options.Init, rng, options.InitRange);
+            model.DropoutRng.SetState(new Rng((ulong)options.Seed ^ 0xD409_0u).GetState());
+        }
+        var trainer = new Trainer(model, data.Tokenizer, data.Train, data.Valid, options, outDir, from) { Progress = progress };
+        trainer.Run(cancel);
+        model.Dispose();
+        return Load(outDir, options.Threads);
+    }
+
+    /// <summary>
+    /// The options of a resumed run: the model's sizes and the data's shape come from the checkpoint (they
+    /// cannot change mid-run); the stopping bounds and thread count come from the new options.
+    /// </summary>
+    public static TrainingOptions ResumedOptions(Checkpoint from, TrainingOptions given)
+    {
+        var saved = from.Header.Training ?? throw new CheckpointException("last.ckpt", "the checkpoint has no training options to resume.");
+        return saved with { Epochs = given.Epochs, Steps = given.Steps, Minutes = given.Minutes, Threads = given.Threads };
+    }
+
+    /// <summary>Loads a checkpoint file, or the best (else last) checkpoint of a run's folder.</summary>
+    public static LanguageModel Load(string path, int threads = 1)
+    {
+        var ckpt = Checkpoint.Load(path);
+        var model = ckpt.CreateModel(threads);
+        model.Eval();
+        return new LanguageModel(model, ckpt.Tokenizer, ckpt.Header.Training);
+    }
+
+    /// <summary>The result of scoring a text.</summary>
+    public sealed record Score(double Loss, long Tokens, long Characters)
+    {
+        public double Perplexity => Math.Exp(Loss);
+        /// <summary>Bits per character: the total loss in bits over the characters of the text.</summary>
+        public double BitsPerCharacter => Characters == 0 ? 0 : Loss * Tokens / Characters / Math.Log(2);
+    }
+
+    /// <summary>
+    /// The mean loss per token of a text, evaluated as the model was trained: line by line (sentence mode), or as
+    /// one stream with the hidden state carried (stream mode).
+    /// </summary>
+    public Score Evaluate(string text, int batch = 0)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var o = Options ?? new TrainingOptions();
+        if (batch > 0) o = o with { Batch = batch };
+        BatchDataset data;
+        if (o.Mode == DataMode.Sentences)
+            data = SentenceDataset.FromText(text, Tokenizer, o.Batch, o.Ctx, shuffle: false);
+        else
+        {
+            var ids = Tokenizer.Encode(text);
+            if (ids.Length < 2) throw new ArgumentException("the text has fewer than 2 tokens: nothing to score.", nameof(text));
+            data = new StreamDataset(ids, Math.Max(1, Math.Min(o.Batch, (ids.Length - 1) / (o.Ctx + 1))), o.Ctx);
+        }
+        var (loss, tokens) = Evaluator.Evaluate(Model, data);
+        return new Score(loss, tokens, text.Length);
+    }
+
+    /// <summary>Continues a prompt; yields each token's text as it comes.</summary>
+    public IEnumerable<string> Generate(string prompt, int maxTokens = 200, SamplingOptions? sampling = null, ulong seed = 1) =>
+        new TextGenerator(Model, Tokenizer).Generate(prompt, maxTokens, sampling ?? new SamplingOptions(), seed);
+
+    public void Dispose() => Model.Dispose();
+}

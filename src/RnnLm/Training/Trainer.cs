@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using System.Text.Json;
+using RnnLm.Data;
+using RnnLm.Nn;
+using RnnLm.Optim;
+
+namespace RnnLm.Training;
+
+/// <summary>
+/// The training loop: mini-batches from a DataLoader, forward and backward, clipping, the learning-rate schedule,
+/// AdamW; validation and checkpoints (last.ckpt every validation, best.ckpt when validation improves) and
+/// metrics as JSON lines in the output folder. A run resumed from last.ckpt ends with the same weights as one
+/// that never stopped (except under a time-based schedule, which depends on the clock).
+/// </summary>
+public sealed class Trainer
+{
+    private readonly RecurrentLanguageModel _model;
+    private readonly AdamW _optimizer;
+    private readonly Tokenizer _tokenizer;
+    private readonly BatchDataset _train;
+    private readonly BatchDataset? _valid;
+    private readonly TrainingOptions _options;
+    private readonly string _outDir;
+    private CheckpointHeader _state;
+    private float[] _carried, _next;
+    private bool _carriedValid;
+    private double _lossSinceLog;
+    private int _stepsSinceLog;
+
+    /// <summary>Write the mean training loss to the metrics every this many steps.</summary>
+    public int LogEvery { get; init; } = 10;
+
+    public Trainer(RecurrentLanguageModel model, Tokenizer tokenizer, BatchDataset train, BatchDataset? valid,
+        TrainingOptions options, string outDir, Checkpoint? resumeFrom = null)
+    {
+        _model = model;
+        _tokenizer = tokenizer;
+        _train = train;
+        _valid = valid;
+        _options = options;
+        _outDir = outDir;
+        _optimizer = new AdamW(model.Parameters(), options.Lr, weightDecay: options.WeightDecay);
+        _state = new CheckpointHeader { Model = model.Config, Training = options, LearningRate = options.Lr };
+        int stateLen = model.StateLength(train.MaxBatchSize);
+        _carried = new float[stateLen];
+        _next = new float[stateLen];
+        if (resumeFrom != null)
+        {
+            _state = resumeFrom.Header with { Training = options };
+            resumeFrom.RestoreOptimizer(_optimizer);
+            if (resumeFrom.CarriedState.Length == stateLen)
+            {
+                resumeFrom.CarriedState.CopyTo(_carried, 0);
+                _carriedValid = true;
+            }
+        }
+        model.Reserve(train.MaxBatchSize, train.MaxSeqLen);
+    }
+
+    public RecurrentLanguageModel Model => _model;
+    public AdamW Optimizer => _optimizer;
+    public CheckpointHeader State => _state;
+
+    /// <summary>Called after every step, and after every validation with ValidLoss set.</summary>
+    public Action<TrainingProgress>? Progress { get; set; }
+
+    /// <summary>Trains until the epochs, steps or minutes of the options are used up, or until cancelled.</summary>
+    public CheckpointHeader Run(CancellationToken cancel = default)
+    {
+        var loader = new DataLoader(_train);
+        var clock = Stopwatch.StartNew();
+        double startElapsed = _state.ElapsedSeconds;
+        long startTokens = _state.TokensSeen;
+        double Elapsed() => startElapsed + clock.Elapsed.TotalSeconds;
+        bool validatedHere = false;
+        bool stop = false;
+        _model.Train();
+        while (!stop && _state.Epoch < _options.Epochs)
+        {
+            foreach (var batch in loader.Batches(_state.Epoch, _state.BatchIndex))
+            {
+                int bs = batch.BatchSize, stateLen = _model.StateLength(bs);
+                bool carry = !batch.ResetState && _carriedValid && stateLen == _carried.Length;
+                _optimizer.LearningRate = ScheduledLr(Elapsed());
+                _optimizer.ZeroGrad();
+                float loss = _model.ForwardBackward(batch.InputSpan, batch.TargetSpan, bs, batch.SeqLen,
+                    carry ? _carried : default, stateLen == _next.Length ? _next : default);
+                if (!float.IsFinite(loss))
+                    throw new TrainingDivergedException(
+                        $"the training loss became {loss} at step {_optimizer.StepCount + 1} (epoch {_state.Epoch + 1}, batch {batch.Index + 1}); " +
+                        "the last good checkpoint is kept. Try a lower --lr or --clip 0.25.");
+                if (_options.Clip > 0) GradientClipping.ClipByGlobalNorm(_optimizer.Parameters, _options.Clip);
+                _optimizer.Step();
+                (_carried, _next) = (_next, _carried);
+                _carriedValid = !batch.ResetState && stateLen == _carried.Length;
+                _state = _state with
+                {
+                    OptimizerSteps = _optimizer.StepCount,
+                    LearningRate = _optimizer.LearningRate,
+                    BatchIndex = batch.Index + 1,
+                    TokensSeen = _state.TokensSeen + batch.TokenCount,
+                    ElapsedSeconds = Elapsed(),
+                };
+                validatedHere = false;
+                _lossSinceLog += loss;
+                if (++_stepsSinceLog >= LogEvery) WriteTrainLoss();
+                double secs = clock.Elapsed.TotalSeconds;
+                Progress?.Invoke(new TrainingProgress(_optimizer.StepCount, _state.Epoch, _state.BatchIndex, _train.BatchCount, loss,
+                    _optimizer.LearningRate, _state.TokensSeen, _state.ElapsedSeconds, secs > 0 ? (_state.TokensSeen - startTokens) / secs : 0));
+                if (_options.ValidEvery > 0 && _optimizer.StepCount % _options.ValidEvery == 0)
+                {
+                    ValidateAndSave();
+                    validatedHere = true;
+                }
+                if (cancel.IsCancellationRequested
+                    || (_options.Steps is long maxSteps && _optimizer.StepCount >= maxSteps)
+                    || (_options.Minutes is double minutes && Elapsed() >= minutes * 60))
+                {
+                    stop = true;
+                    break;
+                }
+            }
+            if (!stop)
+            {
+                // The epoch is done: the next one starts at its first batch, from a zero state.
+                _state = _state with { Epoch = _state.Epoch + 1, BatchIndex = 0 };
+                _carriedValid = false;
+                Array.Clear(_carried);
+                ValidateAndSave();
+                validatedHere = true;
+            }
+        }
+        if (!validatedHere) ValidateAndSave();
+        return _state;
+    }
+
+    private double ScheduledLr(double elapsed)
+    {
+        switch (_options.Schedule)
+        {
+            case LrSchedule.Cosine:
+                double progress = (double)_optimizer.StepCount / ((long)_options.Epochs * _train.BatchCount);
+                if (_options.Steps is long s) progress = Math.Max(progress, (double)_optimizer.StepCount / s);
+                if (_options.Minutes is double m) progress = Math.Max(progress, elapsed / (m * 60));
+                return _options.Lr * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1, progress)));
+            case LrSchedule.Plateau:
+                return _options.Lr / Math.Pow(_options.LrDecay, _state.BadValidations);
+            default:
+                return _options.Lr;
+        }
+    }
+
+    private void WriteTrainLoss()
+    {
+        if (_stepsSinceLog == 0) return;
+        AppendMetrics(new Dictionary<string, object?>
+        {
+            ["kind"] = "train",
+            ["step"] = _optimizer.StepCount,
+            ["epoch"] = _state.Epoch,
+            ["elapsed_s"] = Math.Round(_state.ElapsedSeconds, 2),
+            ["tokens"] = _state.TokensSeen,
+            ["lr"] = _optimizer.LearningRate,
+            ["train_loss"] = Math.Round(_lossSinceLog / _stepsSinceLog, 5),
+        });
+        _lossSinceLog = 0;
+        _stepsSinceLog = 0;
+    }
+
+    private void AppendMetrics(Dictionary<string, object?> line)
+    {
+        Directory.CreateDirectory(_outDir);
+        File.AppendAllText(Path.Combine(_outDir, ModelDirectory.MetricsFile), JsonSerializer.Serialize(line) + "\n");
+    }
+
+    /// <summary>Validates, then writes last.ckpt, best.ckpt when the validation loss improved, and a metrics line.</summary>
+    private void ValidateAndSave()
+    {
+        double? valid = null;
+        bool best = false;
+        if (_valid != null)
+        {
+            valid = Evaluator.Evaluate(_model, _valid).MeanLoss;
+            if (!double.IsFinite(valid.Value))
+                throw new TrainingDivergedException($"the validation loss became {valid} at step {_optimizer.StepCount}; the last good checkpoint is kept.");
+            best = valid.Value < _state.BestValidLoss;
+            _state = _state with
+            {
+                ValidLoss = valid,
+                BestValidLoss = best ? valid.Value : _state.BestValidLoss,
+                BadValidations = best ? _state.BadValidations : _state.BadValidations + 1,
+            };
+        }
+        Directory.CreateDirectory(_outDir);
+        var ckpt = Checkpoint.Capture(_model, _tokenizer, _state, _optimizer, _carriedValid ? _carried : default);
+        ckpt.Save(Path.Combine(_outDir, ModelDirectory.LastFile));
+        if (best || _valid == null) ckpt.Save(Path.Combine(_outDir, ModelDirectory.BestFile));
+        WriteTrainLoss();
+        AppendMetrics(new Dictionary<string, object?>
+        {
+            ["kind"] = "valid",
+            ["step"] = _optimizer.StepCount,
+            ["epoch"] = _state.Epoch,
+            ["elapsed_s"] = Math.Round(_state.ElapsedSeconds, 2),
+            ["tokens"] = _state.TokensSeen,
+            ["lr"] = _optimizer.LearningRate,
+            ["valid_loss"] = valid,
+            ["valid_ppl"] = valid is double v ? Math.Exp(v) : null,
+            ["best"] = best,
+        });
+        Progress?.Invoke(new TrainingProgress(_optimizer.StepCount, _state.Epoch, _state.BatchIndex, _train.BatchCount, double.NaN,
+            _optimizer.LearningRate, _state.TokensSeen, _state.ElapsedSeconds, 0, valid, best));
+    }
+}

@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using RnnLm.Nn;
+using RnnLm.Optim;
+
+namespace RnnLm.Training;
+
+/// <summary>Training steps (forward, backward, AdamW) on random token ids, timed: the peer of the PyTorch reference's bench.</summary>
+public static class TrainingBenchmark
+{
+    public sealed record Result(int Vocab, int Emb, int Hidden, int Layers, int Batch, int Ctx, int Steps, int Threads,
+        double MsPerStep, double TokensPerSecond, double GflopPerSecond, double PeakRssMb);
+
+    public static readonly IReadOnlyDictionary<string, (int Vocab, int Emb, int Hidden, int Layers, int Batch, int Ctx)> Presets =
+        new Dictionary<string, (int, int, int, int, int, int)>
+        {
+            ["book"] = (32011, 128, 128, 2, 128, 30),
+            ["ptb"] = (10000, 256, 256, 2, 64, 35),
+            ["char"] = (65, 256, 256, 2, 64, 100),
+        };
+
+    /// <summary>
+    /// FLOPs of one training step counted as 2·m·n·k for every matrix product of forward and backward: the head
+    /// (3 products of rows × hidden × vocab) and each layer's input and recurrent products (3 each).
+    /// </summary>
+    public static double FlopsPerStep(int vocab, int emb, int hidden, int layers, int batch, int ctx)
+    {
+        double rows = (double)batch * ctx;
+        double head = 3 * 2 * rows * hidden * vocab;
+        double rnn = 0;
+        for (int l = 0; l < layers; l++)
+            rnn += 3 * 2 * rows * (l == 0 ? emb : hidden) * hidden + 3 * 2 * rows * hidden * hidden;
+        return head + rnn;
+    }
+
+    public static Result Run(int vocab, int emb, int hidden, int layers, int batch, int ctx, int steps, int threads, int seed = 42)
+    {
+        Check.Positive(steps, nameof(steps));
+        using var model = new RecurrentLanguageModel(new ModelConfig(vocab, emb, hidden, layers), threads);
+        Initialization.Apply(model, InitScheme.Book, new Rng((ulong)seed));
+        var opt = new AdamW(model.Parameters());
+        var rng = new Rng((ulong)seed + 1);
+        var x = new int[batch * ctx];
+        var y = new int[batch * ctx];
+        void Fill() { for (int i = 0; i < x.Length; i++) { x[i] = 1 + rng.NextInt(vocab - 1); y[i] = 1 + rng.NextInt(vocab - 1); } }
+        void Step() { Fill(); opt.ZeroGrad(); model.ForwardBackward(x, y, batch, ctx); opt.Step(); }
+        Step(); Step(); // warm-up, as the reference does
+        var sw = Stopwatch.StartNew();
+        for (int s = 0; s < steps; s++) Step();
+        double secs = sw.Elapsed.TotalSeconds;
+        double flops = FlopsPerStep(vocab, emb, hidden, layers, batch, ctx) * steps;
+        using var proc = Process.GetCurrentProcess();
+        proc.Refresh();
+        return new Result(vocab, emb, hidden, layers, batch, ctx, steps, threads,
+            Math.Round(1000 * secs / steps, 2), Math.Round((double)batch * ctx * steps / secs, 1),
+            Math.Round(flops / secs / 1e9, 1), Math.Round(proc.PeakWorkingSet64 / 1048576.0, 1));
+    }
+}

@@ -1,0 +1,88 @@
+using RnnLm.Nn;
+
+namespace RnnLm.Training;
+
+public enum DataMode
+{
+    /// <summary>One sentence per line, each from a zero hidden state, padded to the batch's longest (the book's).</summary>
+    Sentences,
+    /// <summary>The token stream in parallel streams, the hidden state carried between windows (truncated BPTT).</summary>
+    Stream,
+}
+
+public enum LrSchedule
+{
+    /// <summary>The learning rate stays constant.</summary>
+    Constant,
+    /// <summary>Divided by LrDecay whenever the validation loss does not improve.</summary>
+    Plateau,
+    /// <summary>Cosine decay to zero over the run (its steps, or its time budget when only --minutes bounds it).</summary>
+    Cosine,
+}
+
+/// <summary>How to train: the model's sizes and everything else a run needs. Defaults are the book's recipe.</summary>
+public sealed record TrainingOptions
+{
+    /// <summary>Where the training text came from (a file or folder; null: the .NET documentation corpus).</summary>
+    public string? Data { get; init; }
+    /// <summary>The validation file, or null for a held-out fraction of the training text.</summary>
+    public string? Valid { get; init; }
+    public string Tokenizer { get; init; } = "word";
+    public DataMode Mode { get; init; } = DataMode.Sentences;
+    public int? VocabSize { get; init; }
+    public int MinCount { get; init; } = 1;
+    public int Layers { get; init; } = 2;
+    public int Emb { get; init; } = 128;
+    public int Hidden { get; init; } = 128;
+    public int Ctx { get; init; } = 30;
+    public int Batch { get; init; } = 128;
+    public double Lr { get; init; } = 1e-3;
+    public double WeightDecay { get; init; } = 0.01;
+    public LrSchedule Schedule { get; init; } = LrSchedule.Constant;
+    public double LrDecay { get; init; } = 4;
+    /// <summary>Number of epochs; training stops at the first of Epochs, Steps and Minutes reached.</summary>
+    public int Epochs { get; init; } = 1;
+    public long? Steps { get; init; }
+    public double? Minutes { get; init; }
+    /// <summary>Clip gradients to this global norm (0: no clipping).</summary>
+    public double Clip { get; init; } = 0;
+    public float Dropout { get; init; } = 0f;
+    public bool TieWeights { get; init; }
+    public InitScheme Init { get; init; } = InitScheme.Book;
+    public float InitRange { get; init; } = 0.1f;
+    public int Seed { get; init; } = 42;
+    public int Threads { get; init; } = Math.Max(1, Math.Min(Environment.ProcessorCount, 2));
+    /// <summary>Validate (and checkpoint) every this many steps; 0: at the end of each epoch only.</summary>
+    public int ValidEvery { get; init; } = 0;
+    /// <summary>Fraction of the training text held out for validation when no validation file is given.</summary>
+    public double ValidFraction { get; init; } = 0.1;
+
+    /// <summary>Throws an ArgumentException naming the first option out of range.</summary>
+    public void Validate()
+    {
+        if (!RnnLm.Data.TokenizerFactory.Kinds.Contains(Tokenizer))
+            throw new ArgumentException($"--tokenizer must be one of {string.Join(", ", RnnLm.Data.TokenizerFactory.Kinds)}, got '{Tokenizer}'.", nameof(Tokenizer));
+        if (VocabSize is int v && v < 2) throw new ArgumentException($"--vocab-size must be at least 2, got {v}.", nameof(VocabSize));
+        Check.Positive(MinCount, "--min-count");
+        Check.Positive(Layers, "--layers");
+        Check.Positive(Emb, "--emb");
+        Check.Positive(Hidden, "--hidden");
+        Check.Positive(Ctx, "--ctx");
+        Check.Positive(Batch, "--batch");
+        Check.Positive(Lr, "--lr");
+        Check.NonNegative(WeightDecay, "--weight-decay");
+        if (!(LrDecay > 1) || double.IsInfinity(LrDecay)) throw new ArgumentException($"--lr-decay must be a finite number above 1, got {LrDecay}.", nameof(LrDecay));
+        Check.Positive(Epochs, "--epochs");
+        if (Steps is long s && s <= 0) throw new ArgumentException($"--steps must be positive, got {s}.", nameof(Steps));
+        if (Minutes is double m) Check.Positive(m, "--minutes");
+        Check.NonNegative(Clip, "--clip");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"--dropout must be in [0, 1), got {Dropout}.", nameof(Dropout));
+        Check.Positive(InitRange, "--init-range");
+        if (Threads < 1 || Threads > 64) throw new ArgumentException($"--threads must be in 1..64, got {Threads}.", nameof(Threads));
+        if (ValidEvery < 0) throw new ArgumentException($"--valid-every must be 0 or positive, got {ValidEvery}.", nameof(ValidEvery));
+        if (!(ValidFraction > 0 && ValidFraction < 1)) throw new ArgumentException($"--valid-fraction must be in (0, 1), got {ValidFraction}.", nameof(ValidFraction));
+    }
+
+    public ModelConfig ModelConfig(int vocabSize, int padIndex) =>
+        new(vocabSize, Emb, Hidden, Layers, padIndex, Dropout, TieWeights);
+}

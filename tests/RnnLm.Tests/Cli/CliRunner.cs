@@ -1,0 +1,39 @@
+using System.Diagnostics;
+
+namespace RnnLm.Tests.Cli;
+
+/// <summary>Runs the rnnlm CLI (built beside the tests) as a separate process, as a user would.</summary>
+public static class CliRunner
+{
+    public sealed record Result(int ExitCode, string Out, string Err)
+    {
+        public override string ToString() => $"exit {ExitCode}\nstdout:\n{Out}\nstderr:\n{Err}";
+    }
+
+    public static Result Run(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "RnnLm.Cli.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        var err = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(10))) { p.Kill(true); throw new TimeoutException("rnnlm did not finish in 10 minutes"); }
+        return new Result(p.ExitCode, output, err.Result);
+    }
+
+    /// <summary>A fresh temporary folder, deleted when disposed.</summary>
+    public sealed class TempDir : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("rnnlm-test-").FullName;
+        public string File(string name) => System.IO.Path.Combine(Path, name);
+        public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
+    }
+}
