@@ -34,7 +34,9 @@ public static class Program
         catch (Exception e) when (e is ArgumentException or CorpusException or CheckpointException or TrainingDivergedException
                                       or InvalidDataException or IOException or UnauthorizedAccessException or UsageException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            string message = e.Message;
+            if (e is ArgumentException { ParamName: string name }) message = message.Replace($" (Parameter '{name}')", "");
+            Console.Error.WriteLine($"error: {message}");
             return 1;
         }
     }

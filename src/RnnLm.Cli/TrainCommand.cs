@@ -160,7 +160,8 @@ public static class TrainCommand
         else if (r.GetValue(Force))
         {
             // A new run: its metrics start afresh (checkpoints are replaced atomically when first saved).
-            File.Delete(Path.Combine(outDir, ModelDirectory.MetricsFile));
+            string metrics = Path.Combine(outDir, ModelDirectory.MetricsFile);
+            if (File.Exists(metrics)) File.Delete(metrics);
         }
 
         string trainText;
@@ -169,6 +170,7 @@ public static class TrainCommand
         {
             Console.Error.WriteLine("No --data: training on the .NET SDK's reference documentation.");
             trainText = DotnetDocsCorpus.Extract();
+            if (!resume && o.VocabSize == null && o.Tokenizer == "word") o = o with { VocabSize = 10000 };
         }
         string? validText = o.Valid == null ? null : CorpusReader.ReadText(o.Valid);
 

@@ -27,7 +27,14 @@ public sealed class TextGenerator
     {
         ArgumentNullException.ThrowIfNull(prompt);
         var ids = new List<int>();
-        _tokenizer.Encode(prompt, ids);
+        try
+        {
+            _tokenizer.Encode(prompt, ids);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"the prompt cannot be encoded: {e.Message}", nameof(prompt), e);
+        }
         // The word tokenizer ends every line with <eos>; a prompt that does not end in a newline is unfinished.
         if (_tokenizer is WordTokenizer && ids.Count > 0 && ids[^1] == WordTokenizer.EosId && !prompt.EndsWith('\n'))
             ids.RemoveAt(ids.Count - 1);

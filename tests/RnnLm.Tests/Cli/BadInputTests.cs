@@ -1,0 +1,140 @@
+using RnnLm.Training;
+
+namespace RnnLm.Tests.Cli;
+
+/// <summary>Bad input gets a clear message and a non-zero exit code, and nothing saved is lost.</summary>
+public class BadInputTests : IClassFixture<BadInputTests.TrainedCharModel>
+{
+    /// <summary>A tiny character model, trained once for the tests that need a checkpoint.</summary>
+    public sealed class TrainedCharModel : IDisposable
+    {
+        public CliRunner.TempDir Dir { get; } = new();
+        public string Run => Dir.File("run");
+
+        public TrainedCharModel()
+        {
+            string text = Dir.File("small.txt");
+            File.WriteAllText(text, string.Concat(Enumerable.Repeat("the quick brown fox jumps over the lazy dog.\n", 200)));
+            var r = CliRunner.Run("train", "--data", text, "--tokenizer", "char", "--mode", "stream", "--emb", "8", "--hidden", "8",
+                "--layers", "1", "--ctx", "8", "--batch", "4", "--steps", "5", "--sample", "0", "--out", Run);
+            if (r.ExitCode != 0) throw new InvalidOperationException(r.ToString());
+        }
+
+        public void Dispose() => Dir.Dispose();
+    }
+
+    private readonly TrainedCharModel _model;
+    public BadInputTests(TrainedCharModel model) => _model = model;
+
+    private static void AssertFails(CliRunner.Result r, params string[] messageParts)
+    {
+        Assert.True(r.ExitCode != 0, "expected a non-zero exit code\n" + r);
+        foreach (var part in messageParts)
+            Assert.True(r.Err.Contains(part, StringComparison.OrdinalIgnoreCase), $"stderr should mention '{part}'\n{r}");
+        Assert.DoesNotContain("   at ", r.Err); // a message, not a stack trace
+    }
+
+    [Fact]
+    public void MissingTrainingFile()
+    {
+        using var tmp = new CliRunner.TempDir();
+        AssertFails(CliRunner.Run("train", "--data", tmp.File("nope.txt"), "--out", tmp.File("o")), "nope.txt");
+        Assert.False(Directory.Exists(tmp.File("o")) && Directory.EnumerateFiles(tmp.File("o")).Any(), "no output for a failed run");
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   \n\t\n  ")]
+    public void EmptyOrWhitespaceCorpus(string content)
+    {
+        using var tmp = new CliRunner.TempDir();
+        File.WriteAllText(tmp.File("e.txt"), content);
+        AssertFails(CliRunner.Run("train", "--data", tmp.File("e.txt"), "--out", tmp.File("o")), "e.txt");
+    }
+
+    [Fact]
+    public void BinaryDataAndInvalidUtf8SayWhere()
+    {
+        using var tmp = new CliRunner.TempDir();
+        File.WriteAllBytes(tmp.File("bin.txt"), [0x68, 0x69, 0x00, 0x01, 0x02, 0xFF]);
+        AssertFails(CliRunner.Run("train", "--data", tmp.File("bin.txt"), "--out", tmp.File("o")), "bin.txt");
+        File.WriteAllBytes(tmp.File("bad.txt"), [.. "hello\nworld "u8.ToArray(), 0xC3, 0x28, .. "\n"u8.ToArray()]);
+        var r = CliRunner.Run("train", "--data", tmp.File("bad.txt"), "--out", tmp.File("o"));
+        AssertFails(r, "bad.txt", "UTF-8");
+        Assert.Matches("(offset|byte|line)", r.Err);
+    }
+
+    [Theory]
+    [InlineData("--lr", "-1", "--lr")]
+    [InlineData("--layers", "0", "--layers")]
+    [InlineData("--dropout", "1.5", "--dropout")]
+    [InlineData("--tokenizer", "bytes", "--tokenizer")]
+    [InlineData("--mode", "sideways", "--mode")]
+    [InlineData("--batch", "abc", "abc")]
+    public void OptionsOutOfRange(string option, string value, string mentioned)
+    {
+        using var tmp = new CliRunner.TempDir();
+        AssertFails(CliRunner.Run("train", "--data", SharedFolder.Combine("data", "tinyshakespeare", "input.txt"), option, value, "--out", tmp.File("o")), mentioned);
+    }
+
+    [Fact]
+    public void CorruptTruncatedOrForeignCheckpoints()
+    {
+        using var tmp = new CliRunner.TempDir();
+        byte[] good = File.ReadAllBytes(Path.Combine(_model.Run, ModelDirectory.BestFile));
+
+        var corrupt = (byte[])good.Clone();
+        corrupt[corrupt.Length / 2] ^= 0x5A;
+        File.WriteAllBytes(tmp.File("corrupt.ckpt"), corrupt);
+        AssertFails(CliRunner.Run("generate", "--model", tmp.File("corrupt.ckpt")), "corrupt");
+
+        File.WriteAllBytes(tmp.File("short.ckpt"), good.AsSpan(0, good.Length / 3).ToArray());
+        AssertFails(CliRunner.Run("generate", "--model", tmp.File("short.ckpt")), "truncated");
+
+        var other = (byte[])good.Clone();
+        BitConverter.GetBytes(99).CopyTo(other, 8);
+        File.WriteAllBytes(tmp.File("v99.ckpt"), other);
+        AssertFails(CliRunner.Run("generate", "--model", tmp.File("v99.ckpt")), "version 99");
+
+        File.WriteAllText(tmp.File("text.ckpt"), "just some text");
+        AssertFails(CliRunner.Run("eval", "--model", tmp.File("text.ckpt"), "--data", SharedFolder.Combine("data", "tinyshakespeare", "input.txt")), "not an RnnLm checkpoint");
+
+        AssertFails(CliRunner.Run("generate", "--model", tmp.File("missing")), "missing");
+    }
+
+    [Fact]
+    public void APromptWithUnseenCharactersSaysWhich()
+    {
+        var r = CliRunner.Run("generate", "--model", _model.Run, "--prompt", "the fox€Z");
+        AssertFails(r, "€", "Z");
+        Assert.DoesNotContain("the fox", r.Out);
+    }
+
+    [Theory]
+    [InlineData("--temperature", "0")]
+    [InlineData("--top-p", "1.5")]
+    [InlineData("--top-k", "-2")]
+    [InlineData("--max-tokens", "-1")]
+    public void BadSamplingOptions(string option, string value)
+    {
+        AssertFails(CliRunner.Run("generate", "--model", _model.Run, option, value), value);
+    }
+
+    [Fact]
+    public void AnExistingRunIsNotOverwrittenWithoutResumeOrForce()
+    {
+        string last = Path.Combine(_model.Run, ModelDirectory.LastFile);
+        byte[] before = File.ReadAllBytes(last);
+        var r = CliRunner.Run("train", "--data", SharedFolder.Combine("data", "tinyshakespeare", "input.txt"), "--tokenizer", "char",
+            "--out", _model.Run, "--steps", "1");
+        AssertFails(r, "--resume", "--force");
+        Assert.Equal(before, File.ReadAllBytes(last));
+    }
+
+    [Fact]
+    public void ResumeWithoutACheckpointSaysSo()
+    {
+        using var tmp = new CliRunner.TempDir();
+        AssertFails(CliRunner.Run("train", "--resume", "--out", tmp.File("none")), "no such checkpoint");
+    }
+}
