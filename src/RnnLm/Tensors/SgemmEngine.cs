@@ -128,12 +128,18 @@ public sealed unsafe class SgemmEngine : IDisposable
             w.Post();
         }
 
-        if (splitM)
-            SgemmKernels.Gemm(_buffers, v, end0 - start0, n, k, a, lda, b, ldb, c, ldc, accumulate);
-        else
-            SgemmKernels.Gemm(_buffers, v, m, end0 - start0, k, a, lda, b, ldb, c, ldc, accumulate);
-
-        for (int t = 1; t < parts; t++) workers[t - 1].WaitDone();
+        try
+        {
+            if (splitM)
+                SgemmKernels.Gemm(_buffers, v, end0 - start0, n, k, a, lda, b, ldb, c, ldc, accumulate);
+            else
+                SgemmKernels.Gemm(_buffers, v, m, end0 - start0, k, a, lda, b, ldb, c, ldc, accumulate);
+        }
+        finally
+        {
+            // The operands stay pinned only for the duration of this call: always wait for the workers.
+            for (int t = 1; t < parts; t++) workers[t - 1].WaitDone();
+        }
         for (int t = 1; t < parts; t++) workers[t - 1].ThrowIfFailed();
     }
 
