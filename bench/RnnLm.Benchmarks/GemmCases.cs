@@ -23,6 +23,10 @@ public sealed record GemmCase(string Name, GemmVariant Variant, int M, int N, in
         new("lm-logits", GemmVariant.NT, 3840, 32011, 128),
         new("lm-grad-input", GemmVariant.NN, 3840, 128, 32011),
         new("lm-grad-weight", GemmVariant.TN, 32011, 128, 3840),
+        // One recurrent step (batch 128, hidden 128): forward, gradient wrt the hidden state, wrt the recurrent weights.
+        new("step-nt", GemmVariant.NT, 128, 128, 128),
+        new("step-nn", GemmVariant.NN, 128, 128, 128),
+        new("step-tn", GemmVariant.TN, 128, 128, 128),
     ];
 
     public static GemmCase Find(string name) =>
