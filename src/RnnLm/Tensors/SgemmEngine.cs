@@ -128,13 +128,31 @@ public sealed unsafe class SgemmEngine : IDisposable
             w.Post();
         }
 
-        if (splitM)
-            SgemmKernels.Gemm(_buffers, v, end0 - start0, n, k, a, lda, b, ldb, c, ldc, accumulate);
-        else
-            SgemmKernels.Gemm(_buffers, v, m, end0 - start0, k, a, lda, b, ldb, c, ldc, accumulate);
-
-        for (int t = 1; t < parts; t++) workers[t - 1].WaitDone();
+        try
+        {
+            if (splitM)
+                SgemmKernels.Gemm(_buffers, v, end0 - start0, n, k, a, lda, b, ldb, c, ldc, accumulate);
+            else
+                SgemmKernels.Gemm(_buffers, v, m, end0 - start0, k, a, lda, b, ldb, c, ldc, accumulate);
+        }
+        finally
+        {
+            // The operands stay pinned only for the duration of this call: always wait for the workers.
+            for (int t = 1; t < parts; t++) workers[t - 1].WaitDone();
+        }
         for (int t = 1; t < parts; t++) workers[t - 1].ThrowIfFailed();
+    }
+
+    /// <summary>Managed bytes allocated by the worker threads while running jobs (for tests).</summary>
+    internal long WorkerAllocatedBytes
+    {
+        get
+        {
+            long sum = 0;
+            if (_workers is not null)
+                foreach (Worker w in _workers) sum += Volatile.Read(ref w.AllocatedBytes);
+            return sum;
+        }
     }
 
     private Worker[] EnsureWorkers()
@@ -183,6 +201,9 @@ public sealed unsafe class SgemmEngine : IDisposable
         public float* A, B, C;
         public nint Lda, Ldb, Ldc;
         public bool Accumulate;
+
+        /// <summary>Managed bytes allocated by this worker while running jobs (diagnostics for tests).</summary>
+        public long AllocatedBytes;
 
         public Worker(int index)
         {
@@ -248,6 +269,7 @@ public sealed unsafe class SgemmEngine : IDisposable
                 }
                 seen = seq;
                 if (_stop) return;
+                long allocated = GC.GetAllocatedBytesForCurrentThread();
                 try
                 {
                     SgemmKernels.Gemm(_buffers, Variant, M, N, K, A, Lda, B, Ldb, C, Ldc, Accumulate);
@@ -256,6 +278,7 @@ public sealed unsafe class SgemmEngine : IDisposable
                 {
                     _error = e;
                 }
+                AllocatedBytes += GC.GetAllocatedBytesForCurrentThread() - allocated;
                 Volatile.Write(ref _doneSeq, seq);
             }
         }
