@@ -6,18 +6,40 @@ namespace RnnLm.Nn;
 /// The output layer and the loss fused: for a block of rows at a time it computes the logits, the softmax, the
 /// loss and the logits' gradient in one buffer, then the head's weight, bias and input gradients, so the
 /// [rows, vocabulary] logits tensor is never materialised whole.
+/// The blocks are shared between two lanes (the first half of the blocks, the second half), each with its own
+/// single-threaded GEMM, buffers and weight-gradient accumulator; with two threads the lanes run at once. The
+/// second lane's weight gradient is added to the first's at the end, so the result is the same bits whatever
+/// the number of threads.
 /// </summary>
-public sealed class ChunkedLinearCrossEntropy
+public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
 {
-    private float[] _chunk = [];
+    private const int Lanes = 2;
+    private readonly SgemmEngine[] _gemm = [new SgemmEngine(1), new SgemmEngine(1)];
+    private readonly float[][] _chunk = [[], []];
+    private float[] _dW1 = [], _db1 = [];
+    private readonly double[] _loss = new double[Lanes];
+    private readonly LaneWorker? _worker;
+    private readonly Action _runLane1;
+
+    // The call in progress, for the lanes (spans cannot be kept in fields, so pinned pointers are).
+    private Linear? _head;
+    private CrossEntropyLoss? _criterion;
+    private float* _x, _dx;
+    private int* _targets;
+    private int _rows, _block, _blocks, _split;
+    private bool _backward;
+    private float _scale;
 
     /// <summary>Rows per block: 256 rows of a 32k vocabulary are 32 MB.</summary>
     public int ChunkRows { get; }
 
-    public ChunkedLinearCrossEntropy(int chunkRows = 256)
+    public ChunkedLinearCrossEntropy(int threads = 1, int chunkRows = 256)
     {
+        Check.Positive(threads, nameof(threads));
         Check.Positive(chunkRows, nameof(chunkRows));
         ChunkRows = chunkRows;
+        if (threads > 1) _worker = new LaneWorker("RnnLm head lane");
+        _runLane1 = () => RunLane(1);
     }
 
     /// <summary>
@@ -32,23 +54,78 @@ public sealed class ChunkedLinearCrossEntropy
         Check.Length(targets, rows, nameof(targets));
         if (backward) Check.Length(dx, (long)rows * H, nameof(dx));
         int block = Math.Min(ChunkRows, rows);
-        if (_chunk.Length < block * V) _chunk = new float[block * V];
-        double sum = 0;
-        for (int r0 = 0; r0 < rows; r0 += block)
+        for (int l = 0; l < Lanes; l++)
+            if (_chunk[l].Length < block * V) _chunk[l] = new float[block * V];
+        if (backward)
         {
-            int n = Math.Min(block, rows - r0);
-            var logits = _chunk.AsSpan(0, n * V);
-            var xs = x.Slice(r0 * H, n * H);
-            head.Forward(gemm, n, xs, logits);
+            if (_dW1.Length < V * H) { _dW1 = new float[V * H]; _db1 = new float[V]; }
+            Array.Clear(_dW1, 0, V * H);
+            Array.Clear(_db1, 0, V);
+        }
+        fixed (float* px = x, pdx = dx)
+        fixed (int* pt = targets)
+        {
+            _head = head; _criterion = loss; _x = px; _dx = pdx; _targets = pt;
+            _rows = rows; _block = block; _blocks = (rows + block - 1) / block; _split = (_blocks + 1) / 2;
+            _backward = backward; _scale = scale;
+            if (_worker != null && _blocks > 1)
+            {
+                _worker.Start(_runLane1);
+                RunLane(0);
+                _worker.Wait();
+            }
+            else
+            {
+                RunLane(0);
+                RunLane(1);
+            }
+            _head = null; _criterion = null; _x = null; _dx = null; _targets = null;
+        }
+        if (backward)
+        {
+            var w = head.Weight.Grad.Data.AsSpan(0, V * H);
+            System.Numerics.Tensors.TensorPrimitives.Add(w, _dW1.AsSpan(0, V * H), w);
+            var b = head.Bias.Grad.Data.AsSpan(0, V);
+            System.Numerics.Tensors.TensorPrimitives.Add(b, _db1.AsSpan(0, V), b);
+        }
+        return _loss[0] + _loss[1];
+    }
+
+    /// <summary>Lane 0 takes blocks [0, split), lane 1 blocks [split, blocks), in order.</summary>
+    private void RunLane(int lane)
+    {
+        var head = _head!;
+        int V = head.OutFeatures, H = head.InFeatures, ignore = _criterion!.IgnoreIndex;
+        var gemm = _gemm[lane];
+        var dW = lane == 0 ? head.Weight.Grad.Data : _dW1;
+        var db = lane == 0 ? head.Bias.Grad.Data : _db1;
+        double sum = 0;
+        int first = lane == 0 ? 0 : _split, end = lane == 0 ? _split : _blocks;
+        for (int blk = first; blk < end; blk++)
+        {
+            int r0 = blk * _block, n = Math.Min(_block, _rows - r0);
+            var logits = _chunk[lane].AsSpan(0, n * V);
+            var xs = new ReadOnlySpan<float>(_x + (long)r0 * H, n * H);
+            gemm.Multiply(GemmVariant.NT, n, V, H, xs, H, head.Weight.Value.Data, H, logits, V, accumulate: false);
+            var bias = head.Bias.Value.Data.AsSpan(0, V);
+            var dbias = _backward ? db.AsSpan(0, V) : default;
             for (int r = 0; r < n; r++)
             {
-                int t = targets[r0 + r];
+                int t = _targets[r0 + r];
                 var row = logits.Slice(r * V, V);
-                if (t == loss.IgnoreIndex) row.Clear();
-                else sum += CrossEntropyLoss.RowLossAndGradient(row, t, scale, row);
+                if (t == ignore) row.Clear();
+                else sum += FastMath.SoftmaxCrossEntropyRow(row, bias, t, _backward, _scale, dbias);
             }
-            if (backward) head.Backward(gemm, n, xs, logits, dx.Slice(r0 * H, n * H));
+            if (!_backward) continue;
+            gemm.Multiply(GemmVariant.TN, V, H, n, logits, V, xs, H, dW, H, accumulate: true);
+            gemm.Multiply(GemmVariant.NN, n, H, V, logits, V, head.Weight.Value.Data, H, new Span<float>(_dx + (long)r0 * H, n * H), H, accumulate: false);
         }
-        return sum;
+        _loss[lane] = sum;
+    }
+
+    public void Dispose()
+    {
+        _worker?.Dispose();
+        foreach (var g in _gemm) g.Dispose();
     }
 }

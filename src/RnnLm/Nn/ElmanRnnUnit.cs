@@ -50,7 +50,7 @@ public sealed class ElmanRnnUnit : Module
                 gemm.Multiply(GemmVariant.NN, batch, H, H, h.Slice((t - 1) * stepLen, stepLen), H, Uh.Value.Data, H, ht, H, accumulate: true);
             else if (!h0.IsEmpty)
                 gemm.Multiply(GemmVariant.NN, batch, H, H, h0, H, Uh.Value.Data, H, ht, H, accumulate: true);
-            TensorPrimitives.Tanh(ht, ht);
+            FastMath.Tanh(ht, ht);
         }
     }
 
@@ -98,6 +98,6 @@ public sealed class ElmanRnnUnit : Module
         gemm.Multiply(GemmVariant.NN, batch, H, InputDim, x, InputDim, Wh.Value.Data, H, hOut, H, accumulate: false);
         gemm.Multiply(GemmVariant.NN, batch, H, H, hPrev, H, Uh.Value.Data, H, hOut, H, accumulate: true);
         Kernels.AddRowVector(hOut, batch, H, B.Value.Data);
-        TensorPrimitives.Tanh(hOut, hOut);
+        FastMath.Tanh(hOut, hOut);
     }
 }

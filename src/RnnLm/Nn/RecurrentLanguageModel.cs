@@ -12,7 +12,7 @@ namespace RnnLm.Nn;
 /// </summary>
 public sealed class RecurrentLanguageModel : Module, IDisposable
 {
-    private readonly ChunkedLinearCrossEntropy _head = new();
+    private readonly ChunkedLinearCrossEntropy _head;
     private readonly Dropout _embeddingDropout, _outputDropout;
     private int[] _ids = [], _targets = [];
     private float[] _x = [], _dx = [], _top = [], _dTop = [], _proj = [], _dProj = [];
@@ -47,6 +47,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         _embeddingDropout = new Dropout(config.Dropout);
         _outputDropout = new Dropout(config.Dropout);
         Gemm = new SgemmEngine(threads);
+        _head = new ChunkedLinearCrossEntropy(threads);
     }
 
     /// <summary>The length of a hidden state for a batch: L·B·H.</summary>
@@ -216,5 +217,9 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         return rows;
     }
 
-    public void Dispose() => Gemm.Dispose();
+    public void Dispose()
+    {
+        Gemm.Dispose();
+        _head.Dispose();
+    }
 }

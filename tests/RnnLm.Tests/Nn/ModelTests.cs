@@ -107,7 +107,7 @@ public class ModelTests
         {
             model.Step(ids.AsSpan(t, 1), state, stepLogits);
             for (int v = 0; v < vocab; v++)
-                Assert.Equal(logits[t * vocab + v], stepLogits[v], 5);
+                Assert.True(Math.Abs(logits[t * vocab + v] - stepLogits[v]) <= 1e-5f, $"step {t}, token {v}: {stepLogits[v]} vs {logits[t * vocab + v]}");
         }
     }
 }
