@@ -61,9 +61,9 @@ public static class TrainCommand
         null or "book" => new TrainingOptions(),
         "ptb" => new TrainingOptions
         {
-            Tokenizer = "word", Mode = DataMode.Stream, Layers = 1, Emb = 512, Hidden = 512, Ctx = 35, Batch = 32,
-            Lr = 2e-3, WeightDecay = 0.01, Schedule = LrSchedule.Cosine, Epochs = 40, Clip = 0.5, Dropout = 0.5f,
-            TieWeights = true, Init = InitScheme.SmallUniform, InitRange = 0.05f,
+            Tokenizer = "word", Mode = DataMode.Stream, Layers = 1, Emb = 256, Hidden = 512, Ctx = 35, Batch = 32,
+            Lr = 2e-3, WeightDecay = 0.01, Schedule = LrSchedule.Cosine, Epochs = 100, Minutes = 55, Clip = 0.5,
+            Dropout = 0.4f, TieWeights = true, Init = InitScheme.Book,
         },
         "char" => new TrainingOptions
         {
