@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using RnnLm.Generation;
 using RnnLm.Training;
 
 namespace RnnLm.Cli;
@@ -18,8 +19,10 @@ public static class BenchCommand
         var ctx = new Option<int>("--ctx") { Description = "Custom: context length.", DefaultValueFactory = _ => 30 };
         var steps = new Option<int>("--steps") { Description = "Timed steps (after 2 warm-up steps).", DefaultValueFactory = _ => 10 };
         var threads = new Option<int>("--threads") { Description = "Threads.", DefaultValueFactory = _ => 2 };
-        var cmd = new Command("bench", "Time training steps (forward, backward, AdamW) on random token ids; prints JSON lines.")
-        { config, vocab, emb, hidden, layers, batch, ctx, steps, threads };
+        var generate = new Option<bool>("--generate") { Description = "Time generation instead: one token at a time, batch 1, hidden state carried, sampled at temperature 1." };
+        var tokens = new Option<int>("--tokens") { Description = "With --generate: tokens to generate (timed, after a short warm-up).", DefaultValueFactory = _ => 2000 };
+        var cmd = new Command("bench", "Time training steps (forward, backward, AdamW) on random token ids, or generation with --generate; prints JSON lines.")
+        { config, vocab, emb, hidden, layers, batch, ctx, steps, threads, generate, tokens };
         cmd.SetAction(r => Program.Guard(() =>
         {
             foreach (var name in r.GetValue(config)!)
@@ -33,6 +36,19 @@ public static class BenchCommand
                 else if (TrainingBenchmark.Presets.TryGetValue(name, out var preset)) p = preset;
                 else throw new UsageException($"--config must be book, ptb, char or custom, got '{name}'.");
                 if (p.V < 2) throw new UsageException($"--vocab must be at least 2, got {p.V}.");
+                if (r.GetValue(generate))
+                {
+                    int n = r.GetValue(tokens);
+                    if (n < 1) throw new UsageException($"--tokens must be at least 1, got {n}.");
+                    var g = GenerationBenchmark.Run(p.V, p.E, p.H, p.L, n, r.GetValue(threads));
+                    Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                    {
+                        ["impl"] = "rnnlm", ["mode"] = "generate", ["config"] = name, ["threads"] = g.Threads, ["vocab"] = g.Vocab,
+                        ["emb"] = g.Emb, ["hidden"] = g.Hidden, ["layers"] = g.Layers, ["batch"] = 1, ["tokens"] = g.Tokens,
+                        ["generate_tokens_per_s"] = g.TokensPerSecond, ["ms_per_token"] = g.MsPerToken,
+                    }));
+                    continue;
+                }
                 var res = TrainingBenchmark.Run(p.V, p.E, p.H, p.L, p.B, p.T, r.GetValue(steps), r.GetValue(threads));
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
