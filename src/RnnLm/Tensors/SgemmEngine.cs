@@ -60,6 +60,13 @@ public sealed unsafe class SgemmEngine : IDisposable
             return;
         }
 
+        if (m == 1)
+        {
+            // One output row (generation, one position): dot products or row updates, no packing.
+            RowTimesMatrix(variant, n, k, a, lda, b, ldb, c.Slice(0, n), accumulate);
+            return;
+        }
+
         fixed (float* pa = a)
         fixed (float* pb = b)
         fixed (float* pc = c)
@@ -72,6 +79,28 @@ public sealed unsafe class SgemmEngine : IDisposable
                 return;
             }
             RunParallel(parts, variant, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+        }
+    }
+
+    /// <summary>c[1, n] (+)= op(a)[1, k] · op(b), on the calling thread whatever the thread count.</summary>
+    private static void RowTimesMatrix(GemmVariant variant, int n, int k, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, Span<float> c, bool accumulate)
+    {
+        if (variant == GemmVariant.NT)
+        {
+            var x = a.Slice(0, k);
+            for (int j = 0; j < n; j++)
+            {
+                float dot = System.Numerics.Tensors.TensorPrimitives.Dot(x, b.Slice(j * ldb, k));
+                c[j] = accumulate ? c[j] + dot : dot;
+            }
+            return;
+        }
+        if (!accumulate) c.Clear();
+        for (int p = 0; p < k; p++)
+        {
+            float ap = variant == GemmVariant.TN ? a[p * lda] : a[p];
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(b.Slice(p * ldb, n), ap, c, c);
         }
     }
 
