@@ -1,0 +1,81 @@
+using RnnLm.Data;
+using RnnLm.Nn;
+using RnnLm.Optim;
+using RnnLm.Training;
+using RnnLm.Tests.Cli;
+
+namespace RnnLm.Tests.Training;
+
+public class TrainerTests
+{
+    private static readonly string Text = string.Concat(Enumerable.Range(0, 300).Select(i => $"line {i % 17} of the text, word {i % 5}.\n"));
+
+    private static TrainingOptions Small => new()
+    {
+        Tokenizer = "char", Mode = DataMode.Stream, Layers = 1, Emb = 8, Hidden = 16, Ctx = 16, Batch = 4,
+        Lr = 3e-3, Steps = 6, ValidEvery = 3, Threads = 1,
+    };
+
+    [Fact]
+    public void ANonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint()
+    {
+        using var tmp = new CliRunner.TempDir();
+        string run = tmp.File("run");
+        LanguageModel.Train(Text, null, Small, run).Dispose();
+        string last = Path.Combine(run, ModelDirectory.LastFile), best = Path.Combine(run, ModelDirectory.BestFile);
+
+        // Poison the weights of the saved run, as a diverging step would, and continue it.
+        var ckpt = Checkpoint.Load(last);
+        ckpt.Parameters["fc.bias"][3] = float.NaN;
+        ckpt.Save(last);
+        byte[] lastBefore = File.ReadAllBytes(last), bestBefore = File.ReadAllBytes(best);
+
+        var e = Assert.Throws<TrainingDivergedException>(() => LanguageModel.Train(Text, null, Small with { Steps = 12 }, run, resume: true));
+        Assert.Contains("NaN", e.Message);
+        Assert.Contains("checkpoint", e.Message);
+        Assert.Equal(lastBefore, File.ReadAllBytes(last));
+        Assert.Equal(bestBefore, File.ReadAllBytes(best));
+    }
+
+    [Fact]
+    public void SgdStepIsPlainGradientDescentWithDecay()
+    {
+        var p = new Parameter(3);
+        p.Value.Data[0] = 1f; p.Value.Data[1] = -2f; p.Value.Data[2] = 0.5f;
+        p.Grad.Data[0] = 0.5f; p.Grad.Data[1] = 1f; p.Grad.Data[2] = -4f;
+        var sgd = new Sgd([p], learningRate: 0.1, weightDecay: 0.2);
+        sgd.Step();
+        // p ← p·(1 - lr·wd) - lr·g
+        Assert.Equal(1f * 0.98f - 0.05f, p.Value.Data[0], 6);
+        Assert.Equal(-2f * 0.98f - 0.1f, p.Value.Data[1], 6);
+        Assert.Equal(0.5f * 0.98f + 0.4f, p.Value.Data[2], 6);
+        Assert.Equal(1, sgd.StepCount);
+    }
+
+    [Fact]
+    public void ClippingScalesTheGlobalNormDownToTheLimitOnly()
+    {
+        var a = new Parameter(2); var b = new Parameter(1);
+        a.Grad.Data[0] = 3f; a.Grad.Data[1] = 0f; b.Grad.Data[0] = 4f; // norm 5
+        double norm = GradientClipping.ClipByGlobalNorm([a, b], 1.0);
+        Assert.Equal(5.0, norm, 6);
+        Assert.Equal(1.0, GradientClipping.GlobalNorm([a, b]), 4);
+        norm = GradientClipping.ClipByGlobalNorm([a, b], 10.0);
+        Assert.Equal(1.0, GradientClipping.GlobalNorm([a, b]), 4); // under the limit: unchanged
+    }
+
+    [Fact]
+    public void StreamEvaluationCarriesTheHiddenState()
+    {
+        // A model whose loss depends on context: evaluating with the state carried must differ from per-window zero states.
+        var ids = Enumerable.Range(0, 2000).Select(i => 1 + (i * 7 % 11)).ToArray();
+        var model = new RecurrentLanguageModel(new ModelConfig(12, 8, 16, 1));
+        Initialization.Apply(model, InitScheme.Book, new Rng(3));
+        var carried = Evaluator.Evaluate(model, new StreamDataset(ids, 2, 10));
+        Assert.True(carried.Tokens > 1900, $"{carried.Tokens} tokens scored");
+        // The same tokens as many independent sentences (each from a zero state).
+        var lines = Enumerable.Range(0, ids.Length / 11).Select(k => ids.AsSpan(k * 11, 11).ToArray());
+        var reset = Evaluator.Evaluate(model, new SentenceDataset(lines, 2, 10, shuffle: false));
+        Assert.NotEqual(carried.MeanLoss, reset.MeanLoss, 3);
+    }
+}
