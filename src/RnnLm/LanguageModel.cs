@@ -53,7 +53,8 @@ public sealed class LanguageModel : IDisposable
             from = Checkpoint.Load(Path.Combine(outDir, ModelDirectory.LastFile));
             options = ResumedOptions(from, options);
         }
-        var data = TrainingData.Build(options, trainText, validText, from?.Tokenizer);
+        using var data = TrainingData.Build(options, trainText, validText, from?.Tokenizer,
+            options.Mode == DataMode.Stream ? Path.Combine(outDir, ModelDirectory.TrainIdsFile) : null);
         RecurrentLanguageModel model;
         if (from != null) model = from.CreateModel(options.Threads);
         else

@@ -9,6 +9,8 @@ public static class ModelDirectory
     public const string BestFile = "best.ckpt";
     public const string MetricsFile = "metrics.jsonl";
     public const string PlotFile = "loss.png";
+    /// <summary>A stream run's training text as token ids, written once and memory-mapped.</summary>
+    public const string TrainIdsFile = "train.ids";
 
     /// <summary>The checkpoint to use from a folder: best.ckpt if there is one, else last.ckpt.</summary>
     public static string CheckpointIn(string dir)
