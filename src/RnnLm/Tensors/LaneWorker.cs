@@ -33,14 +33,19 @@ public sealed class LaneWorker : IDisposable
     /// <summary>Waits for the job to finish; rethrows what it threw.</summary>
     public void Wait()
     {
+        if (WaitAndTakeError() is Exception e)
+            throw new InvalidOperationException("A worker thread failed: " + e.Message, e);
+    }
+
+    /// <summary>Waits for the job to finish and returns what it threw, if anything (for callers that must wait for several).</summary>
+    public Exception? WaitAndTakeError()
+    {
         int target = Volatile.Read(ref _jobSeq);
         var spin = new SpinWait();
         while (Volatile.Read(ref _doneSeq) != target) spin.SpinOnce(sleep1Threshold: -1);
-        if (_error is Exception e)
-        {
-            _error = null;
-            throw new InvalidOperationException("A worker thread failed: " + e.Message, e);
-        }
+        var e = _error;
+        _error = null;
+        return e;
     }
 
     private void Loop()
@@ -67,12 +72,18 @@ public sealed class LaneWorker : IDisposable
         }
     }
 
-    public void Dispose()
+    /// <summary>Asks the thread to exit after any job under way, without waiting for it.</summary>
+    public void RequestStop()
     {
         if (_stop) return;
         _stop = true;
         Interlocked.Increment(ref _jobSeq);
         lock (_gate) Monitor.PulseAll(_gate);
-        _thread.Join();
+    }
+
+    public void Dispose()
+    {
+        RequestStop();
+        if (Thread.CurrentThread != _thread) _thread.Join();
     }
 }

@@ -213,16 +213,12 @@ public sealed unsafe class SgemmEngine : IDisposable
             foreach (Worker w in _workers) w.RequestStop();
     }
 
-    /// <summary>A long-lived thread that runs one GEMM slice per posted job; spins briefly after a job, then blocks.</summary>
+    /// <summary>A long-lived thread (a LaneWorker) that runs one GEMM slice per posted job, with its own packing buffers.</summary>
     private sealed class Worker
     {
-        private const int SpinIterations = 4000;
-
-        private readonly Thread _thread;
-        private readonly object _gate = new();
+        private readonly LaneWorker _lane;
+        private readonly Action _run;
         private readonly SgemmBuffers _buffers = new();
-        private int _jobSeq, _doneSeq, _sleeping;
-        private volatile bool _stop;
         private Exception? _error;
 
         public GemmVariant Variant;
@@ -236,23 +232,26 @@ public sealed unsafe class SgemmEngine : IDisposable
 
         public Worker(int index)
         {
-            _thread = new Thread(Loop) { IsBackground = true, Name = $"SgemmEngine worker {index}" };
-            _thread.Start();
+            _lane = new LaneWorker($"SgemmEngine worker {index}");
+            _run = Run;
         }
 
-        public void Post()
+        private void Run()
         {
-            Interlocked.Increment(ref _jobSeq);
-            if (Volatile.Read(ref _sleeping) != 0)
-                lock (_gate) Monitor.PulseAll(_gate);
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
+            try
+            {
+                SgemmKernels.Gemm(_buffers, Variant, M, N, K, A, Lda, B, Ldb, C, Ldc, Accumulate);
+            }
+            finally
+            {
+                AllocatedBytes += GC.GetAllocatedBytesForCurrentThread() - allocated;
+            }
         }
 
-        public void WaitDone()
-        {
-            int target = Volatile.Read(ref _jobSeq);
-            var spin = new SpinWait();
-            while (Volatile.Read(ref _doneSeq) != target) spin.SpinOnce(sleep1Threshold: -1);
-        }
+        public void Post() => _lane.Start(_run);
+
+        public void WaitDone() => _error = _lane.WaitAndTakeError();
 
         public void ThrowIfFailed()
         {
@@ -262,54 +261,12 @@ public sealed unsafe class SgemmEngine : IDisposable
             throw new InvalidOperationException("An SGEMM worker thread failed.", e);
         }
 
-        public void RequestStop()
-        {
-            _stop = true;
-            Post();
-        }
+        public void RequestStop() => _lane.RequestStop();
 
         public void Stop()
         {
-            RequestStop();
-            _thread.Join();
+            _lane.Dispose();
             _buffers.Dispose();
-        }
-
-        private void Loop()
-        {
-            int seen = 0;
-            while (true)
-            {
-                int spins = 0;
-                int seq;
-                while ((seq = Volatile.Read(ref _jobSeq)) == seen)
-                {
-                    if (spins++ < SpinIterations)
-                    {
-                        Thread.SpinWait(20);
-                        continue;
-                    }
-                    lock (_gate)
-                    {
-                        Interlocked.Exchange(ref _sleeping, 1);
-                        while (Volatile.Read(ref _jobSeq) == seen) Monitor.Wait(_gate);
-                        Interlocked.Exchange(ref _sleeping, 0);
-                    }
-                }
-                seen = seq;
-                if (_stop) return;
-                long allocated = GC.GetAllocatedBytesForCurrentThread();
-                try
-                {
-                    SgemmKernels.Gemm(_buffers, Variant, M, N, K, A, Lda, B, Ldb, C, Ldc, Accumulate);
-                }
-                catch (Exception e)
-                {
-                    _error = e;
-                }
-                AllocatedBytes += GC.GetAllocatedBytesForCurrentThread() - allocated;
-                Volatile.Write(ref _doneSeq, seq);
-            }
         }
     }
 
