@@ -51,6 +51,12 @@ public class EndToEndTests
         Assert.Equal(gen.Out, again.Out);
         var greedy = CliRunner.Run("generate", "--model", run, "--prompt", "KING", "--max-tokens", "30", "--greedy");
         Assert.True(greedy.ExitCode == 0, greedy.ToString());
+
+        var plot = CliRunner.Run("plot", run, "--out", tmp.File("ppl.png"));
+        Assert.True(plot.ExitCode == 0, plot.ToString());
+        Assert.True(new FileInfo(tmp.File("ppl.png")).Length > 1000, "the perplexity plot is missing or empty");
+        var noMetrics = CliRunner.Run("plot", tmp.Path, "--out", tmp.File("x.png"));
+        Assert.True(noMetrics.ExitCode != 0 && noMetrics.Err.Contains("metrics.jsonl"), noMetrics.ToString());
     }
 
     [Fact]

@@ -1,0 +1,49 @@
+using System.CommandLine;
+using System.Text.Json;
+
+namespace RnnLm.Cli;
+
+/// <summary>`rnnlm plot`: validation perplexity over training time, one line per run folder, into a PNG.</summary>
+public static class PlotCommand
+{
+    public static Command Create()
+    {
+        var runs = new Argument<string[]>("runs") { Description = "Run folders (each with a metrics.jsonl).", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<string>("--out") { Description = "The PNG to write.", Required = true };
+        var title = new Option<string>("--title") { Description = "Plot title.", DefaultValueFactory = _ => "validation perplexity" };
+        var cmd = new Command("plot", "Plot validation perplexity over training time for one or more runs.") { runs, output, title };
+        cmd.SetAction(r => Program.Guard(() =>
+        {
+            var plot = new ScottPlot.Plot();
+            foreach (var dir in r.GetValue(runs)!)
+            {
+                string metrics = Path.Combine(dir, RnnLm.Training.ModelDirectory.MetricsFile);
+                if (!File.Exists(metrics)) throw new UsageException($"{dir} has no {RnnLm.Training.ModelDirectory.MetricsFile}.");
+                var xs = new List<double>(); var ys = new List<double>();
+                foreach (var line in File.ReadLines(metrics))
+                {
+                    if (string.IsNullOrWhiteSpace(line)) continue;
+                    using var doc = JsonDocument.Parse(line);
+                    var e = doc.RootElement;
+                    if (e.TryGetProperty("valid_ppl", out var v) && v.ValueKind == JsonValueKind.Number)
+                    {
+                        xs.Add(e.GetProperty("elapsed_s").GetDouble() / 60);
+                        ys.Add(v.GetDouble());
+                    }
+                }
+                if (xs.Count == 0) throw new UsageException($"{metrics} has no validation results.");
+                plot.Add.Scatter(xs.ToArray(), ys.ToArray()).LegendText = Path.GetFileName(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar));
+            }
+            plot.Title(r.GetValue(title)!);
+            plot.XLabel("training time (minutes)");
+            plot.YLabel("validation perplexity");
+            plot.ShowLegend();
+            string png = r.GetValue(output)!;
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(png))!);
+            plot.SavePng(png, 900, 500);
+            Console.WriteLine(png);
+            return 0;
+        }));
+        return cmd;
+    }
+}
