@@ -67,8 +67,8 @@ public static class TrainCommand
         },
         "char" => new TrainingOptions
         {
-            Tokenizer = "char", Mode = DataMode.Stream, Layers = 2, Emb = 256, Hidden = 512, Ctx = 100, Batch = 64,
-            Lr = 2e-3, Schedule = LrSchedule.Cosine, Epochs = 20, Clip = 1, Dropout = 0.1f, Init = InitScheme.SmallUniform,
+            Tokenizer = "char", Mode = DataMode.Stream, Layers = 2, Emb = 128, Hidden = 512, Ctx = 100, Batch = 64,
+            Lr = 2e-3, Schedule = LrSchedule.Cosine, Epochs = 100, Minutes = 30, Clip = 1, Dropout = 0.2f, Init = InitScheme.Book,
         },
         _ => throw new UsageException($"--preset must be book, ptb or char, got '{name}'."),
     };
