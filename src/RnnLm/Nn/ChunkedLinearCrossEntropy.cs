@@ -30,10 +30,10 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
     private bool _backward;
     private float _scale;
 
-    /// <summary>Rows per block: 256 rows of a 32k vocabulary are 32 MB.</summary>
+    /// <summary>The most rows per block: 512 rows of a 32k vocabulary are 64 MB (one block per lane at a time).</summary>
     public int ChunkRows { get; }
 
-    public ChunkedLinearCrossEntropy(int threads = 1, int chunkRows = 256)
+    public ChunkedLinearCrossEntropy(int threads = 1, int chunkRows = 512)
     {
         Check.Positive(threads, nameof(threads));
         Check.Positive(chunkRows, nameof(chunkRows));
@@ -53,7 +53,10 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         Check.Length(x, (long)rows * H, nameof(x));
         Check.Length(targets, rows, nameof(targets));
         if (backward) Check.Length(dx, (long)rows * H, nameof(dx));
-        int block = Math.Min(ChunkRows, rows);
+        // Blocks of at most ChunkRows rows, as equal as possible and an even number of them, so the two lanes get
+        // the same work. The blocks depend on the rows only, never on the thread count.
+        int perLane = (rows + 2 * ChunkRows - 1) / (2 * ChunkRows);
+        int block = (rows + 2 * perLane - 1) / (2 * perLane);
         for (int l = 0; l < Lanes; l++)
             if (_chunk[l].Length < block * V) _chunk[l] = new float[block * V];
         if (backward)
