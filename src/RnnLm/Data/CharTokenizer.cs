@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace RnnLm.Data;
@@ -40,12 +41,22 @@ public sealed class CharTokenizer : Tokenizer
     public static CharTokenizer Build(string trainingText, bool withUnknown = false)
     {
         ArgumentNullException.ThrowIfNull(trainingText);
+        return Build([trainingText], withUnknown);
+    }
+
+    /// <summary>Builds the vocabulary from a training text that comes in pieces (see <see cref="CorpusReader.ReadChunks"/>).</summary>
+    /// <param name="chunks">The pieces of the training text, cut anywhere.</param>
+    /// <param name="withUnknown">Reserve id 1 for characters never seen.</param>
+    public static CharTokenizer Build(IEnumerable<string> chunks, bool withUnknown = false)
+    {
+        ArgumentNullException.ThrowIfNull(chunks);
         var seen = new bool[char.MaxValue + 1];
-        foreach (char c in trainingText) seen[c] = true;
+        foreach (string chunk in chunks)
+            foreach (char c in chunk) seen[c] = true;
         var chars = new List<char>();
         for (int c = 0; c <= char.MaxValue; c++)
             if (seen[c]) chars.Add((char)c);
-        if (chars.Count == 0) throw new ArgumentException("Cannot build a character vocabulary from empty text.", nameof(trainingText));
+        if (chars.Count == 0) throw new ArgumentException("Cannot build a character vocabulary from empty text.", nameof(chunks));
         return new CharTokenizer(chars.ToArray(), withUnknown);
     }
 
@@ -88,6 +99,20 @@ public sealed class CharTokenizer : Tokenizer
                 id = 1;
             }
             output.Add(id);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void EncodeChunks(IEnumerable<string> chunks, Action<ReadOnlySpan<int>> sink)
+    {
+        ArgumentNullException.ThrowIfNull(chunks);
+        ArgumentNullException.ThrowIfNull(sink);
+        var ids = new List<int>();
+        foreach (string chunk in chunks)
+        {
+            ids.Clear();
+            Encode(chunk, ids);
+            sink(CollectionsMarshal.AsSpan(ids));
         }
     }
 

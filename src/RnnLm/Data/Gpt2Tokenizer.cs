@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.ML.Tokenizers;
 
@@ -43,34 +44,80 @@ public sealed class Gpt2Tokenizer : Tokenizer
     public static Gpt2Tokenizer Build(string trainingText)
     {
         ArgumentNullException.ThrowIfNull(trainingText);
+        return Build([trainingText]);
+    }
+
+    /// <summary>
+    /// Builds the compact vocabulary from a training text that comes in pieces (see <see cref="CorpusReader.ReadChunks"/>);
+    /// the text is encoded in the same pieces as when it is whole (see <see cref="EncodeGpt2"/>), so the result does not
+    /// depend on where it is cut.
+    /// </summary>
+    public static Gpt2Tokenizer Build(IEnumerable<string> chunks)
+    {
+        ArgumentNullException.ThrowIfNull(chunks);
         var seen = new SortedSet<int>();
-        foreach (int id in EncodeGpt2(trainingText)) seen.Add(id);
-        if (seen.Count == 0) throw new ArgumentException("Cannot build a GPT-2 vocabulary from empty text.", nameof(trainingText));
+        foreach (var piece in Pieces(chunks))
+            foreach (int id in Gpt2.EncodeToIds(piece.Span)) seen.Add(id);
+        if (seen.Count == 0) throw new ArgumentException("Cannot build a GPT-2 vocabulary from empty text.", nameof(chunks));
         return new Gpt2Tokenizer(seen.ToArray());
     }
 
-    /// <summary>GPT-2 ids of a text (no compaction). Long texts are encoded line by line.</summary>
+    /// <summary>GPT-2 ids of a text (no compaction). Long texts are encoded a piece at a time (see <see cref="Pieces"/>).</summary>
     public static List<int> EncodeGpt2(string text)
     {
+        ArgumentNullException.ThrowIfNull(text);
         var result = new List<int>(text.Length / 3 + 4);
-        int start = 0;
-        const int chunk = 1 << 16;
-        while (start < text.Length)
-        {
-            int end = Math.Min(text.Length, start + chunk);
-            if (end < text.Length)
-            {
-                // Cut after a newline followed by a non-space character: GPT-2's
-                // pre-tokeniser never joins across such a point.
-                int nl = text.IndexOf('\n', end);
-                while (nl >= 0 && nl + 1 < text.Length && char.IsWhiteSpace(text[nl + 1]))
-                    nl = text.IndexOf('\n', nl + 1);
-                end = nl < 0 ? text.Length : nl + 1;
-            }
-            result.AddRange(Gpt2.EncodeToIds(text.AsSpan(start, end - start)));
-            start = end;
-        }
+        foreach (var piece in Pieces([text])) result.AddRange(Gpt2.EncodeToIds(piece.Span));
         return result;
+    }
+
+    /// <summary>Characters after which <see cref="Pieces"/> looks for the end of a piece.</summary>
+    private const int PieceChars = 1 << 16;
+
+    /// <summary>
+    /// The pieces a text is encoded in: each runs from where the last ended, over <see cref="PieceChars"/> characters, to
+    /// just after the next line feed that is followed by a non-whitespace character, or to the end of the text. The text
+    /// may come in chunks cut anywhere: the pieces are those of the whole text, so that encoding from chunks gives
+    /// exactly the ids of the whole text. (The cut is nearly, not quite, invisible to GPT-2's pre-tokeniser: whitespace
+    /// ending a piece, such as the two line feeds around a blank line, is one pre-token, where in a text encoded at once
+    /// its last line feed stands alone. The cut is kept as it is so that the ids of a text do not change.)
+    /// </summary>
+    private static IEnumerable<ReadOnlyMemory<char>> Pieces(IEnumerable<string> chunks)
+    {
+        string buf = "";
+        int start = 0;   // start of the next piece in buf
+        int scan = 0;    // where to go on looking for its end: buf has no usable line feed from start + PieceChars to here
+        bool more = true;
+        using var e = chunks.GetEnumerator();
+        while (true)
+        {
+            int end = -1;
+            if (buf.Length - start > PieceChars)
+            {
+                int lf = buf.IndexOf('\n', Math.Max(start + PieceChars, scan));
+                while (lf >= 0 && lf + 1 < buf.Length && char.IsWhiteSpace(buf[lf + 1])) lf = buf.IndexOf('\n', lf + 1);
+                if (lf >= 0 && lf + 1 < buf.Length) end = lf + 1;
+                else if (!more) end = buf.Length;
+                else scan = lf >= 0 ? lf : buf.Length; // a line feed at the very end needs the next character
+            }
+            else if (!more) end = buf.Length;
+            if (end >= 0)
+            {
+                if (end > start) yield return buf.AsMemory(start, end - start);
+                if (end == buf.Length && !more) yield break;
+                start = end;
+                continue;
+            }
+            if (e.MoveNext())
+            {
+                string chunk = e.Current ?? throw new ArgumentException("A chunk of the text is null.", nameof(chunks));
+                if (chunk.Length == 0) continue;
+                buf = start == buf.Length ? chunk : string.Concat(buf.AsSpan(start), chunk);
+                scan -= start;
+                start = 0;
+            }
+            else more = false;
+        }
     }
 
     /// <inheritdoc/>
@@ -94,9 +141,24 @@ public sealed class Gpt2Tokenizer : Tokenizer
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(output);
-        foreach (int g in EncodeGpt2(text))
-            output.Add(_fromGpt2.TryGetValue(g, out int id) ? id : 1);
+        foreach (int g in EncodeGpt2(text)) output.Add(Compact(g));
     }
+
+    /// <inheritdoc/>
+    public override void EncodeChunks(IEnumerable<string> chunks, Action<ReadOnlySpan<int>> sink)
+    {
+        ArgumentNullException.ThrowIfNull(chunks);
+        ArgumentNullException.ThrowIfNull(sink);
+        var ids = new List<int>();
+        foreach (var piece in Pieces(chunks))
+        {
+            ids.Clear();
+            foreach (int g in Gpt2.EncodeToIds(piece.Span)) ids.Add(Compact(g));
+            sink(CollectionsMarshal.AsSpan(ids));
+        }
+    }
+
+    private int Compact(int gpt2Id) => _fromGpt2.TryGetValue(gpt2Id, out int id) ? id : 1;
 
     /// <inheritdoc/>
     public override string Decode(ReadOnlySpan<int> ids)

@@ -43,6 +43,27 @@ public abstract class Tokenizer
         return list.ToArray();
     }
 
+    /// <summary>
+    /// Tokenises a text that comes in pieces (such as <see cref="CorpusReader.ReadChunks"/>) and hands the ids to
+    /// <paramref name="sink"/> a piece at a time. The ids are exactly those of <see cref="Encode(string)"/> on the
+    /// pieces joined, wherever the pieces are cut. The span passed to the sink is only valid during the call.
+    /// This default joins the pieces first; the built-in tokenizers override it so that about one piece is held at a time.
+    /// </summary>
+    public virtual void EncodeChunks(IEnumerable<string> chunks, Action<ReadOnlySpan<int>> sink)
+    {
+        ArgumentNullException.ThrowIfNull(chunks);
+        ArgumentNullException.ThrowIfNull(sink);
+        sink(Encode(string.Concat(chunks)));
+    }
+
+    /// <summary>Tokenises a text that comes in pieces into one array (see <see cref="EncodeChunks(IEnumerable{string}, Action{ReadOnlySpan{int}})"/>).</summary>
+    public int[] EncodeChunks(IEnumerable<string> chunks)
+    {
+        var ids = new List<int>();
+        EncodeChunks(chunks, span => ids.AddRange(span));
+        return ids.ToArray();
+    }
+
     /// <summary>Turns ids back into text. Padding ids are skipped.</summary>
     public abstract string Decode(ReadOnlySpan<int> ids);
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace RnnLm.Data;
@@ -53,25 +54,48 @@ public sealed class WordTokenizer : Tokenizer
     public static WordTokenizer Build(string trainingText, int? maxVocab = null, int minCount = 1, bool appendEos = true)
     {
         ArgumentNullException.ThrowIfNull(trainingText);
+        return Build([trainingText], maxVocab, minCount, appendEos);
+    }
+
+    /// <summary>
+    /// Builds the vocabulary from a training text that comes in pieces (see <see cref="CorpusReader.ReadChunks"/>);
+    /// a word cut by the end of a piece is joined with its rest, so the result is that of the whole text.
+    /// </summary>
+    /// <param name="chunks">The pieces of the training text, cut anywhere.</param>
+    /// <param name="maxVocab">Cap on <see cref="VocabSize"/> including the three special tokens; null for no cap.</param>
+    /// <param name="minCount">Words seen fewer times than this become <c>&lt;unk&gt;</c>.</param>
+    /// <param name="appendEos">Append <c>&lt;eos&gt;</c> after each line when encoding.</param>
+    public static WordTokenizer Build(IEnumerable<string> chunks, int? maxVocab = null, int minCount = 1, bool appendEos = true)
+    {
+        ArgumentNullException.ThrowIfNull(chunks);
         if (maxVocab is < FirstWordId) throw new ArgumentOutOfRangeException(nameof(maxVocab), maxVocab, $"maxVocab must be at least {FirstWordId} (the special tokens).");
         if (minCount < 1) throw new ArgumentOutOfRangeException(nameof(minCount), minCount, "minCount must be at least 1.");
 
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
-        var span = trainingText.AsSpan();
-        int i = 0;
-        while (i < span.Length)
+        var partial = new StringBuilder(); // a word that reached the end of the last piece
+        foreach (string chunk in chunks)
         {
-            while (i < span.Length && char.IsWhiteSpace(span[i])) i++;
-            int start = i;
-            while (i < span.Length && !char.IsWhiteSpace(span[i])) i++;
-            if (i > start)
+            var span = chunk.AsSpan();
+            int i = 0;
+            if (partial.Length > 0)
             {
-                var w = span[start..i];
-                if (lookup.TryGetValue(w, out int c)) lookup[w] = c + 1;
-                else lookup[w] = 1;
+                while (i < span.Length && !char.IsWhiteSpace(span[i])) i++;
+                partial.Append(span[..i]);
+                if (i == span.Length) continue;
+                Count(partial.ToString());
+                partial.Clear();
+            }
+            while (i < span.Length)
+            {
+                while (i < span.Length && char.IsWhiteSpace(span[i])) i++;
+                int start = i;
+                while (i < span.Length && !char.IsWhiteSpace(span[i])) i++;
+                if (i == span.Length) partial.Append(span[start..i]);
+                else Count(span[start..i]);
             }
         }
+        if (partial.Length > 0) Count(partial.ToString());
         counts.Remove(UnknownToken);
         counts.Remove(EosToken);
         counts.Remove(PadToken);
@@ -83,6 +107,12 @@ public sealed class WordTokenizer : Tokenizer
         words[0] = PadToken; words[1] = UnknownToken; words[2] = EosToken;
         for (int k = 0; k < keep; k++) words[FirstWordId + k] = ranked[k].Key;
         return new WordTokenizer(words, appendEos);
+
+        void Count(ReadOnlySpan<char> w)
+        {
+            if (lookup.TryGetValue(w, out int c)) lookup[w] = c + 1;
+            else lookup[w] = 1;
+        }
     }
 
     /// <summary>Whether <c>&lt;eos&gt;</c> is appended at each line end.</summary>
@@ -108,7 +138,46 @@ public sealed class WordTokenizer : Tokenizer
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(output);
-        var span = text.AsSpan();
+        Encode(text.AsSpan(), output);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Pieces are encoded up to their last line feed; the rest is joined to the next piece.</remarks>
+    public override void EncodeChunks(IEnumerable<string> chunks, Action<ReadOnlySpan<int>> sink)
+    {
+        ArgumentNullException.ThrowIfNull(chunks);
+        ArgumentNullException.ThrowIfNull(sink);
+        var ids = new List<int>();
+        var rest = new StringBuilder(); // the text after the last line feed so far
+        foreach (string chunk in chunks)
+        {
+            int lines = chunk.LastIndexOf('\n') + 1;
+            if (lines == 0)
+            {
+                rest.Append(chunk);
+                continue;
+            }
+            ids.Clear();
+            if (rest.Length == 0) Encode(chunk.AsSpan(0, lines), ids);
+            else
+            {
+                rest.Append(chunk, 0, lines);
+                Encode(rest.ToString(), ids);
+                rest.Clear();
+            }
+            rest.Append(chunk, lines, chunk.Length - lines);
+            sink(CollectionsMarshal.AsSpan(ids));
+        }
+        if (rest.Length > 0)
+        {
+            ids.Clear();
+            Encode(rest.ToString(), ids);
+            sink(CollectionsMarshal.AsSpan(ids));
+        }
+    }
+
+    private void Encode(ReadOnlySpan<char> span, List<int> output)
+    {
         int i = 0;
         while (i < span.Length)
         {
