@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using RnnLm.Data;
 
 namespace RnnLm.Cli;
 
@@ -19,9 +18,9 @@ public static class EvalCommand
             int b = r.GetValue(batch), t = r.GetValue(threads);
             if (b < 0) throw new UsageException($"--batch must be 0 or positive, got {b}.");
             if (t < 1) throw new UsageException($"--threads must be at least 1, got {t}.");
-            string text = CorpusReader.ReadText(r.GetValue(data)!);
+            // The model's data mode decides how the file is read: piece by piece in stream mode, whole in sentence mode.
             using var lm = LanguageModel.Load(r.GetValue(model)!, t);
-            var s = lm.Evaluate(text, b);
+            var s = lm.EvaluateFile(r.GetValue(data)!, b);
             var inv = CultureInfo.InvariantCulture;
             Console.WriteLine(string.Format(inv, "tokens={0} loss={1:F4} perplexity={2:F2}", s.Tokens, s.Loss, s.Perplexity));
             if (lm.Tokenizer.Kind == "char") Console.WriteLine(string.Format(inv, "bits_per_char={0:F4}", s.BitsPerCharacter));

@@ -164,15 +164,18 @@ public static class TrainCommand
             if (File.Exists(metrics)) File.Delete(metrics);
         }
 
-        string trainText;
-        if (o.Data != null) trainText = CorpusReader.ReadText(o.Data);
-        else
+        // In stream mode, --data is read by the library piece by piece and tokenised into the run's ids file, so the
+        // training text is never held whole. Sentence mode keeps its sentences in memory and reads the text here, as
+        // does the default corpus.
+        string? trainText = null;
+        if (o.Data == null)
         {
             Console.Error.WriteLine("No --data: training on the .NET SDK's reference documentation.");
             trainText = DotnetDocsCorpus.Extract();
             if (!resume && o.VocabSize == null && o.Tokenizer == "word") o = o with { VocabSize = 10000 };
         }
-        string? validText = o.Valid == null ? null : CorpusReader.ReadText(o.Valid);
+        else if (o.Mode == DataMode.Sentences) trainText = CorpusReader.ReadText(o.Data);
+        string? validText = trainText != null && o.Valid != null ? CorpusReader.ReadText(o.Valid) : null;
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); Console.Error.WriteLine("Stopping after this step; the checkpoint will be saved."); };
@@ -180,7 +183,14 @@ public static class TrainCommand
         LanguageModel lm;
         try
         {
-            lm = TrainingProgressView.Run(o, progress => LanguageModel.Train(trainText, validText, o, outDir, resume, progress, cancel.Token));
+            lm = TrainingProgressView.Run(o, progress => trainText != null
+                ? LanguageModel.Train(trainText, validText, o, outDir, resume, progress, cancel.Token)
+                : LanguageModel.Train(o.Data!, o, outDir, o.Valid, resume, progress, cancel.Token));
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("Stopped while reading the training data; nothing was saved.");
+            return 130;
         }
         finally
         {

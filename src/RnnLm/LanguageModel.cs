@@ -30,20 +30,30 @@ public sealed class LanguageModel : IDisposable
     /// <summary>
     /// Trains a model on a text file (or folder of .txt files) and returns the best one found. Checkpoints,
     /// metrics and the best weights go to outDir. With resume, continues from outDir's last.ckpt.
+    /// In stream mode the training text is never held whole: it is tokenised piece by piece into outDir's
+    /// train.ids, which is memory-mapped (see <see cref="TrainingData.FromFiles"/>); a cancellation while the files
+    /// are read throws <see cref="OperationCanceledException"/> (nothing has been saved yet).
     /// </summary>
     public static LanguageModel Train(string trainPath, TrainingOptions options, string outDir, string? validPath = null,
         bool resume = false, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        string trainText = CorpusReader.ReadText(trainPath);
-        string? validText = validPath == null ? null : CorpusReader.ReadText(validPath);
-        return Train(trainText, validText, options, outDir, resume, progress, cancel);
+        ArgumentException.ThrowIfNullOrWhiteSpace(trainPath);
+        return Train(options, outDir, resume, progress, cancel,
+            (o, tokenizer, idsPath) => TrainingData.FromFiles(o, trainPath, validPath, tokenizer, idsPath, cancel: cancel));
     }
 
     /// <summary>Trains on text already in memory (see the file overload).</summary>
     public static LanguageModel Train(string trainText, string? validText, TrainingOptions options, string outDir,
         bool resume = false, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(trainText);
+        return Train(options, outDir, resume, progress, cancel,
+            (o, tokenizer, idsPath) => TrainingData.Build(o, trainText, validText, tokenizer, idsPath));
+    }
+
+    /// <summary>Trains with the data <paramref name="buildData"/> makes from the (resumed) options, the run's tokenizer when resuming, and the ids file of a stream run.</summary>
+    private static LanguageModel Train(TrainingOptions options, string outDir, bool resume, Action<TrainingProgress>? progress,
+        CancellationToken cancel, Func<TrainingOptions, Tokenizer?, string?, TrainingData> buildData)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -53,7 +63,7 @@ public sealed class LanguageModel : IDisposable
             from = Checkpoint.Load(Path.Combine(outDir, ModelDirectory.LastFile));
             options = ResumedOptions(from, options);
         }
-        using var data = TrainingData.Build(options, trainText, validText, from?.Tokenizer,
+        using var data = buildData(options, from?.Tokenizer,
             options.Mode == DataMode.Stream ? Path.Combine(outDir, ModelDirectory.TrainIdsFile) : null);
         RecurrentLanguageModel model;
         if (from != null) model = from.CreateModel(options.Threads);
@@ -104,19 +114,48 @@ public sealed class LanguageModel : IDisposable
     public Score Evaluate(string text, int batch = 0)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var o = Options ?? new TrainingOptions();
-        if (batch > 0) o = o with { Batch = batch };
-        BatchDataset data;
+        var o = EvaluationOptions(batch);
         if (o.Mode == DataMode.Sentences)
-            data = SentenceDataset.FromText(text, Tokenizer, o.Batch, o.Ctx, shuffle: false);
-        else
         {
-            var ids = Tokenizer.Encode(text);
-            if (ids.Length < 2) throw new ArgumentException("the text has fewer than 2 tokens: nothing to score.", nameof(text));
-            data = new StreamDataset(ids, Math.Max(1, Math.Min(o.Batch, (ids.Length - 1) / (o.Ctx + 1))), o.Ctx);
+            var (loss, tokens) = Evaluator.Evaluate(Model, SentenceDataset.FromText(text, Tokenizer, o.Batch, o.Ctx, shuffle: false));
+            return new Score(loss, tokens, text.Length);
         }
+        return ScoreStream(Tokenizer.Encode(text), text.Length, o, nameof(text));
+    }
+
+    /// <summary>
+    /// Scores a text file (or folder of .txt files) as <see cref="Evaluate(string, int)"/> scores its text. In stream
+    /// mode the file is read and tokenised piece by piece (see <see cref="CorpusReader.ReadChunks"/>); only the ids are
+    /// held. Sentence mode reads the text whole.
+    /// </summary>
+    /// <exception cref="CorpusException">The file is missing, empty, binary or not UTF-8.</exception>
+    public Score EvaluateFile(string path, int batch = 0)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var o = EvaluationOptions(batch);
+        if (o.Mode == DataMode.Sentences) return Evaluate(CorpusReader.ReadText(path), batch);
+        long characters = 0;
+        var ids = Tokenizer.EncodeChunks(CorpusReader.ReadChunks(path).Select(chunk =>
+        {
+            characters += chunk.Length;
+            return chunk;
+        }));
+        return ScoreStream(ids, characters, o, nameof(path));
+    }
+
+    private TrainingOptions EvaluationOptions(int batch)
+    {
+        var o = Options ?? new TrainingOptions();
+        return batch > 0 ? o with { Batch = batch } : o;
+    }
+
+    /// <summary>Scores ids as one stream with the hidden state carried.</summary>
+    private Score ScoreStream(int[] ids, long characters, TrainingOptions o, string paramName)
+    {
+        if (ids.Length < 2) throw new ArgumentException("the text has fewer than 2 tokens: nothing to score.", paramName);
+        var data = new StreamDataset(ids, Math.Max(1, Math.Min(o.Batch, (ids.Length - 1) / (o.Ctx + 1))), o.Ctx);
         var (loss, tokens) = Evaluator.Evaluate(Model, data);
-        return new Score(loss, tokens, text.Length);
+        return new Score(loss, tokens, characters);
     }
 
     /// <summary>Continues a prompt; yields each token's text as it comes.</summary>

@@ -64,6 +64,35 @@ public class BadInputTests : IClassFixture<BadInputTests.TrainedCharModel>
         Assert.Matches("(offset|byte|line)", r.Err);
     }
 
+    [Fact]
+    public void StreamModeReportsBadCorporaAlikeAndLeavesNoFiles()
+    {
+        using var tmp = new CliRunner.TempDir();
+        File.WriteAllBytes(tmp.File("e.txt"), []);
+        File.WriteAllText(tmp.File("w.txt"), "   \n\t\n  ");
+        File.WriteAllBytes(tmp.File("bin.txt"), [0x68, 0x69, 0x00, 0x01, 0x02, 0xFF]);
+        // Bad UTF-8 after the first 64 KiB block: found while reading, not at the start.
+        File.WriteAllBytes(tmp.File("bad.txt"), [.. System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("hello world\n", 8000))), 0xC3, 0x28, .. "\n"u8.ToArray()]);
+        (string File, string[] Says)[] cases =
+        [
+            ("nope.txt", ["nope.txt", "does not exist"]), ("e.txt", ["e.txt", "empty"]), ("w.txt", ["w.txt", "whitespace"]),
+            ("bin.txt", ["bin.txt", "binary", "offset 2"]), ("bad.txt", ["bad.txt", "UTF-8", "offset 96000", "line 8001"]),
+        ];
+        foreach (var (file, says) in cases)
+        {
+            string o = tmp.File("o-" + file);
+            AssertFails(CliRunner.Run("train", "--data", tmp.File(file), "--mode", "stream", "--tokenizer", "char", "--out", o), says);
+            Assert.False(Directory.Exists(o) && Directory.EnumerateFiles(o).Any(), "no output for a failed run");
+        }
+        // A bad validation file too, with a good training file.
+        AssertFails(CliRunner.Run("train", "--data", SharedFolder.Combine("data", "tinyshakespeare", "input.txt"), "--valid", tmp.File("bad.txt"),
+            "--mode", "stream", "--tokenizer", "char", "--out", tmp.File("o-valid")), "bad.txt", "offset 96000");
+        Assert.False(Directory.Exists(tmp.File("o-valid")) && Directory.EnumerateFiles(tmp.File("o-valid")).Any(), "no output for a failed run");
+        // And eval of a stream-mode model.
+        AssertFails(CliRunner.Run("eval", "--model", _model.Run, "--data", tmp.File("bad.txt")), "bad.txt", "offset 96000");
+        AssertFails(CliRunner.Run("eval", "--model", _model.Run, "--data", tmp.File("nope.txt")), "nope.txt", "does not exist");
+    }
+
     [Theory]
     [InlineData("--lr", "-1", "--lr")]
     [InlineData("--layers", "0", "--layers")]
