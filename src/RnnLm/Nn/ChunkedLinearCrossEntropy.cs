@@ -9,7 +9,8 @@ namespace RnnLm.Nn;
 /// The blocks are shared between two lanes (the first half of the blocks, the second half), each with its own
 /// single-threaded GEMM, buffers and weight-gradient accumulator; with two threads the lanes run at once. The
 /// second lane's weight gradient is added to the first's at the end, so the result is the same bits whatever
-/// the number of threads.
+/// the number of threads. The weight is packed for the kernel once per call (one copy for the logits, one for the
+/// input gradient), and every block of both lanes reads those copies instead of packing it again.
 /// </summary>
 public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
 {
@@ -19,7 +20,8 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
     private float[] _dW1 = [], _db1 = [];
     private readonly double[] _loss = new double[Lanes];
     private readonly LaneWorker? _worker;
-    private readonly Action _runLane1;
+    private readonly Action _runLane1, _packInputGrad;
+    private readonly PackedMatrix _wLogits = new(), _wInputGrad = new();
 
     // The call in progress, for the lanes (spans cannot be kept in fields, so pinned pointers are).
     private Linear? _head;
@@ -40,6 +42,17 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         ChunkRows = chunkRows;
         if (threads > 1) _worker = new LaneWorker("RnnLm head lane");
         _runLane1 = () => RunLane(1);
+        _packInputGrad = () => PackWeight(forLogits: false);
+    }
+
+    /// <summary>Packs the head weight [V, H]: as Wᵀ for the logits (x·Wᵀ), or as W for the input gradient (dlogits·W).</summary>
+    private void PackWeight(bool forLogits)
+    {
+        var head = _head!;
+        int V = head.OutFeatures, H = head.InFeatures;
+        var w = head.Weight.Value.Data.AsSpan(0, V * H);
+        if (forLogits) _wLogits.Pack(transposed: true, V, H, w, H);
+        else _wInputGrad.Pack(transposed: false, H, V, w, H);
     }
 
     /// <summary>
@@ -71,6 +84,17 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
             _head = head; _criterion = loss; _x = px; _dx = pdx; _targets = pt;
             _rows = rows; _block = block; _blocks = (rows + block - 1) / block; _split = (_blocks + 1) / 2;
             _backward = backward; _scale = scale;
+            if (_worker != null && backward)
+            {
+                _worker.Start(_packInputGrad);
+                PackWeight(forLogits: true);
+                _worker.Wait();
+            }
+            else
+            {
+                PackWeight(forLogits: true);
+                if (backward) PackWeight(forLogits: false);
+            }
             if (_worker != null && _blocks > 1)
             {
                 _worker.Start(_runLane1);
@@ -109,7 +133,7 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
             int r0 = blk * _block, n = Math.Min(_block, _rows - r0);
             var logits = _chunk[lane].AsSpan(0, n * V);
             var xs = new ReadOnlySpan<float>(_x + (long)r0 * H, n * H);
-            gemm.Multiply(GemmVariant.NT, n, V, H, xs, H, head.Weight.Value.Data, H, logits, V, accumulate: false);
+            gemm.Multiply(GemmVariant.NT, n, xs, H, _wLogits, logits, V, accumulate: false);
             var bias = head.Bias.Value.Data.AsSpan(0, V);
             var dbias = _backward ? db.AsSpan(0, V) : default;
             for (int r = 0; r < n; r++)
@@ -121,7 +145,7 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
             }
             if (!_backward) continue;
             gemm.Multiply(GemmVariant.TN, V, H, n, logits, V, xs, H, dW, H, accumulate: true);
-            gemm.Multiply(GemmVariant.NN, n, H, V, logits, V, head.Weight.Value.Data, H, new Span<float>(_dx + (long)r0 * H, n * H), H, accumulate: false);
+            gemm.Multiply(GemmVariant.NN, n, logits, V, _wInputGrad, new Span<float>(_dx + (long)r0 * H, n * H), H, accumulate: false);
         }
         _loss[lane] = sum;
     }
@@ -130,5 +154,7 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
     {
         _worker?.Dispose();
         foreach (var g in _gemm) g.Dispose();
+        _wLogits.Dispose();
+        _wInputGrad.Dispose();
     }
 }

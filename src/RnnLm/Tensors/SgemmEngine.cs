@@ -78,7 +78,43 @@ public sealed unsafe class SgemmEngine : IDisposable
                 SgemmKernels.Gemm(_buffers, variant, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
                 return;
             }
-            RunParallel(parts, variant, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+            RunParallel(parts, variant, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, null);
+        }
+    }
+
+    /// <summary>
+    /// C[m,n] (+)= op(A)·op(B) with op(B) packed beforehand (<see cref="PackedMatrix.Pack"/>): the same bits as the
+    /// unpacked call with the same B. variant gives A's layout and must agree with how B was packed (NT for a
+    /// transposed B, NN or TN otherwise). With several threads the rows of C are split.
+    /// </summary>
+    public void Multiply(GemmVariant variant, int m, ReadOnlySpan<float> a, int lda, PackedMatrix b,
+        Span<float> c, int ldc, bool accumulate)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(b);
+        if (variant is not (GemmVariant.NN or GemmVariant.NT or GemmVariant.TN))
+            throw new ArgumentOutOfRangeException(nameof(variant), variant, $"variant must be NN, NT or TN, got {variant}.");
+        if (b.K == 0) throw new ArgumentException("The packed matrix is empty: call Pack first.", nameof(b));
+        if ((variant == GemmVariant.NT) != b.Transposed)
+            throw new ArgumentException($"A {(b.Transposed ? "transposed" : "non-transposed")} packed B does not fit variant {variant}.", nameof(b));
+        if (m < 0) throw new ArgumentException($"m must be non-negative, got {m}.", nameof(m));
+        int n = b.N, k = b.K;
+        CheckOperand(a.Length, variant == GemmVariant.TN ? k : m, variant == GemmVariant.TN ? m : k, lda, nameof(a), nameof(lda));
+        CheckOperand(c.Length, m, n, ldc, nameof(c), nameof(ldc));
+        if (m == 0) return;
+
+        fixed (float* pa = a)
+        fixed (float* pc = c)
+        {
+            int tiles = (m + SgemmKernels.MR - 1) / SgemmKernels.MR;
+            int parts = Math.Min(Threads, tiles);
+            if (parts > 1 && (long)m * n * k < ParallelThreshold) parts = 1;
+            if (parts == 1)
+            {
+                SgemmKernels.Gemm(_buffers, variant, m, n, k, pa, lda, null, 0, b.Data, pc, ldc, accumulate);
+                return;
+            }
+            RunParallel(parts, variant, m, n, k, pa, lda, null, 0, pc, ldc, accumulate, b.Data);
         }
     }
 
@@ -113,18 +149,21 @@ public sealed unsafe class SgemmEngine : IDisposable
             throw new ArgumentException($"{name} has {length} elements, needs at least {need} ({rows} rows of {cols} with stride {ld}).", name);
     }
 
-    /// <summary>Splits the larger of M and N into slices aligned to the micro-tile; slice 0 runs here, the rest on workers.</summary>
+    /// <summary>
+    /// Splits the larger of M and N (always M with a packed B) into slices aligned to the micro-tile; slice 0 runs
+    /// here, the rest on workers.
+    /// </summary>
     private void RunParallel(int parts, GemmVariant v, int m, int n, int k,
-        float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool accumulate)
+        float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool accumulate, float* packedB)
     {
-        bool splitM = m >= n;
+        bool splitM = m >= n || packedB != null;
         int extent = splitM ? m : n;
         int align = splitM ? SgemmKernels.MR : SgemmKernels.NR;
         int tiles = (extent + align - 1) / align;
         if (parts > tiles) parts = tiles;
         if (parts <= 1)
         {
-            SgemmKernels.Gemm(_buffers, v, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+            SgemmKernels.Gemm(_buffers, v, m, n, k, a, lda, b, ldb, packedB, c, ldc, accumulate);
             return;
         }
 
@@ -140,6 +179,7 @@ public sealed unsafe class SgemmEngine : IDisposable
             w.K = k;
             w.Lda = lda; w.Ldb = ldb; w.Ldc = ldc;
             w.Accumulate = accumulate;
+            w.PackedB = packedB;
             if (splitM)
             {
                 w.M = end - start; w.N = n;
@@ -160,7 +200,7 @@ public sealed unsafe class SgemmEngine : IDisposable
         try
         {
             if (splitM)
-                SgemmKernels.Gemm(_buffers, v, end0 - start0, n, k, a, lda, b, ldb, c, ldc, accumulate);
+                SgemmKernels.Gemm(_buffers, v, end0 - start0, n, k, a, lda, b, ldb, packedB, c, ldc, accumulate);
             else
                 SgemmKernels.Gemm(_buffers, v, m, end0 - start0, k, a, lda, b, ldb, c, ldc, accumulate);
         }
@@ -223,7 +263,7 @@ public sealed unsafe class SgemmEngine : IDisposable
 
         public GemmVariant Variant;
         public int M, N, K;
-        public float* A, B, C;
+        public float* A, B, C, PackedB;
         public nint Lda, Ldb, Ldc;
         public bool Accumulate;
 
@@ -241,7 +281,7 @@ public sealed unsafe class SgemmEngine : IDisposable
             long allocated = GC.GetAllocatedBytesForCurrentThread();
             try
             {
-                SgemmKernels.Gemm(_buffers, Variant, M, N, K, A, Lda, B, Ldb, C, Ldc, Accumulate);
+                SgemmKernels.Gemm(_buffers, Variant, M, N, K, A, Lda, B, Ldb, PackedB, C, Ldc, Accumulate);
             }
             finally
             {

@@ -87,14 +87,48 @@ internal static unsafe class SgemmKernels
 
     private static int RoundUp(int x, int to) => (x + to - 1) / to * to;
 
+    /// <summary>Floats that op(B) [k, n] takes once packed by <see cref="PackB"/>.</summary>
+    public static long PackedBFloats(int n, int k) => (long)RoundUp(n, NR) * k;
+
+    /// <summary>Where the packed panel of columns [jc, jc+nc) and depths [pc, pc+kc) starts in a packed B.</summary>
+    private static nint PanelOffset(int jc, int pc, int nc, int k) => (nint)jc * k + (nint)RoundUp(nc, NR) * pc;
+
+    /// <summary>
+    /// Packs the whole of op(B) [k, n] (B stored [n, k] when transposed, NT; [k, n] otherwise) into the panels that
+    /// <see cref="Gemm"/> would pack block by block, in the same order, so a multiply on them gives the same bits.
+    /// </summary>
+    public static void PackB(bool transposed, int n, int k, float* b, nint ldb, float* dst)
+    {
+        int kcb = KBlock(k);
+        bool avx = UseAvx;
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            for (int pc = 0; pc < k; pc += kcb)
+            {
+                int kc = Math.Min(kcb, k - pc);
+                float* d = dst + PanelOffset(jc, pc, nc, k);
+                if (transposed) PackBT(b, ldb, pc, jc, kc, nc, d, avx);
+                else PackBN(b, ldb, pc, jc, kc, nc, d, avx);
+            }
+        }
+    }
+
     /// <summary>C[m,n] (+)= op(A)·op(B) on raw pointers; k &gt; 0, m &gt; 0, n &gt; 0.</summary>
     public static void Gemm(SgemmBuffers buf, GemmVariant v, int m, int n, int k,
         float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool accumulate)
+        => Gemm(buf, v, m, n, k, a, lda, b, ldb, null, c, ldc, accumulate);
+
+    /// <summary>
+    /// As above; when packedB is not null it holds op(B) packed by <see cref="PackB"/> and b is not read.
+    /// </summary>
+    public static void Gemm(SgemmBuffers buf, GemmVariant v, int m, int n, int k,
+        float* a, nint lda, float* b, nint ldb, float* packedB, float* c, nint ldc, bool accumulate)
     {
         int kcb = KBlock(k);
         int ncMax = Math.Min(NC, RoundUp(n, NR));
         int mcMax = Math.Min(MC, RoundUp(m, MR));
-        buf.Ensure((long)mcMax * kcb, (long)ncMax * kcb);
+        buf.Ensure((long)mcMax * kcb, packedB == null ? (long)ncMax * kcb : 0);
         float* pa = buf.A, pb = buf.B;
         bool avx = UseAvx;
 
@@ -105,7 +139,8 @@ internal static unsafe class SgemmKernels
             {
                 int kc = Math.Min(kcb, k - pc);
                 bool overwrite = !accumulate && pc == 0;
-                if (v == GemmVariant.NT) PackBT(b, ldb, pc, jc, kc, nc, pb, avx);
+                if (packedB != null) pb = packedB + PanelOffset(jc, pc, nc, k);
+                else if (v == GemmVariant.NT) PackBT(b, ldb, pc, jc, kc, nc, pb, avx);
                 else PackBN(b, ldb, pc, jc, kc, nc, pb, avx);
                 for (int ic = 0; ic < m; ic += MC)
                 {

@@ -172,6 +172,54 @@ public sealed class SgemmTests
         }
     }
 
+    [Theory]
+    [InlineData(GemmVariant.NT, 374, 10000, 256)]   // the PTB head's logits block: several column blocks
+    [InlineData(GemmVariant.NN, 374, 256, 10000)]   // its input gradient: several depth blocks
+    [InlineData(GemmVariant.NN, 37, 45, 29)]
+    [InlineData(GemmVariant.NT, 61, 19, 300)]
+    [InlineData(GemmVariant.TN, 50, 70, 2100)]
+    [InlineData(GemmVariant.NT, 2, 4100, 3)]
+    public void PackedOperandGivesTheSameBitsAsPackingPerCall(GemmVariant v, int m, int n, int k)
+    {
+        using var plain = new SgemmEngine(1);
+        using var e1 = new SgemmEngine(1);
+        using var e2 = new SgemmEngine(2);
+        using var packed = new PackedMatrix();
+        foreach (bool accumulate in new[] { false, true })
+        {
+            Operands o = Make(v, m, n, k, 3, 11);
+            packed.Pack(v == GemmVariant.NT, n, k, o.B, o.Ldb);
+            var want = (float[])o.C.Clone();
+            var got1 = (float[])o.C.Clone();
+            var got2 = (float[])o.C.Clone();
+            plain.Multiply(v, m, n, k, o.A, o.Lda, o.B, o.Ldb, want, o.Ldc, accumulate);
+            e1.Multiply(v, m, o.A, o.Lda, packed, got1, o.Ldc, accumulate);
+            e2.Multiply(v, m, o.A, o.Lda, packed, got2, o.Ldc, accumulate);
+            for (int i = 0; i < want.Length; i++)
+            {
+                int bits = BitConverter.SingleToInt32Bits(want[i]);
+                if (bits != BitConverter.SingleToInt32Bits(got1[i]) || bits != BitConverter.SingleToInt32Bits(got2[i]))
+                    Assert.Fail($"{v} acc={accumulate}: element {i}: {want[i]:R} unpacked, {got1[i]:R} packed, {got2[i]:R} packed on 2 threads");
+            }
+        }
+    }
+
+    [Fact]
+    public void PackedOperandIsCheckedAgainstTheVariant()
+    {
+        using var engine = new SgemmEngine(1);
+        using var packed = new PackedMatrix();
+        var c = new float[4 * 5];
+        Assert.Throws<ArgumentException>(() => engine.Multiply(GemmVariant.NN, 4, new float[4 * 3], 3, packed, c, 5, false));
+        packed.Pack(transposed: true, 5, 3, new float[5 * 3], 3);
+        var e = Assert.Throws<ArgumentException>(() => engine.Multiply(GemmVariant.NN, 4, new float[4 * 3], 3, packed, c, 5, false));
+        Assert.Contains("does not fit", e.Message);
+        Assert.Throws<ArgumentException>(() => engine.Multiply(GemmVariant.NT, 4, new float[4 * 3], 3, packed, new float[3], 5, false));
+        Assert.Throws<ArgumentException>(() => packed.Pack(transposed: false, 5, 3, new float[14], 5));
+        engine.Multiply(GemmVariant.NT, 4, new float[4 * 3], 3, packed, c, 5, false);
+        Assert.All(c, x => Assert.Equal(0f, x));
+    }
+
     [Fact]
     public void SteadyStateAllocatesNothing()
     {
