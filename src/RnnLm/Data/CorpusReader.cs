@@ -19,6 +19,20 @@ public static class CorpusReader
     public static string ReadText(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        try
+        {
+            return ReadWhole(path);
+        }
+        catch (OutOfMemoryException e)
+        {
+            // A text over about 1 GiB cannot be one .NET string: say what to do instead of crashing.
+            throw new CorpusException(path, $"Corpus '{path}' is too large to hold in memory as one text. " +
+                "Train with --mode stream, which reads it in pieces and memory-maps its token ids.", e);
+        }
+    }
+
+    private static string ReadWhole(string path)
+    {
         if (Directory.Exists(path))
         {
             var files = FolderFiles(path);
