@@ -9,8 +9,11 @@ namespace RnnLm.Nn;
 /// Sequences are time-major: row t·B + i of a [T·B, dim] buffer is step t of sequence i, so the rows of one
 /// step are contiguous and whole-sequence products are single matrix multiplies.
 /// </summary>
-public sealed class ElmanRnnUnit : Module
+public sealed class ElmanRnnUnit : Module, IDisposable
 {
+    // Uh packed for the kernel once per pass (as Uh forward, as Uhᵀ backward) instead of once per time step.
+    private readonly PackedMatrix _uh = new(), _uhT = new();
+
     public int InputDim { get; }
     public int HiddenDim { get; }
     public Parameter Wh { get; }
@@ -43,13 +46,14 @@ public sealed class ElmanRnnUnit : Module
         gemm.Multiply(GemmVariant.NN, rows, H, InputDim, x, InputDim, Wh.Value.Data, H, h, H, accumulate: false);
         Kernels.AddRowVector(h, rows, H, B.Value.Data);
         int stepLen = batch * H;
+        if (steps > 1 || !h0.IsEmpty) _uh.Pack(transposed: false, H, H, Uh.Value.Data, H);
         for (int t = 0; t < steps; t++)
         {
             var ht = h.Slice(t * stepLen, stepLen);
             if (t > 0)
-                gemm.Multiply(GemmVariant.NN, batch, H, H, h.Slice((t - 1) * stepLen, stepLen), H, Uh.Value.Data, H, ht, H, accumulate: true);
+                gemm.Multiply(GemmVariant.NN, batch, h.Slice((t - 1) * stepLen, stepLen), H, _uh, ht, H, accumulate: true);
             else if (!h0.IsEmpty)
-                gemm.Multiply(GemmVariant.NN, batch, H, H, h0, H, Uh.Value.Data, H, ht, H, accumulate: true);
+                gemm.Multiply(GemmVariant.NN, batch, h0, H, _uh, ht, H, accumulate: true);
             FastMath.Tanh(ht, ht);
         }
     }
@@ -70,16 +74,16 @@ public sealed class ElmanRnnUnit : Module
         if (!dx.IsEmpty) Check.Length(dx, (long)rows * InputDim, nameof(dx));
         if (!dh0.IsEmpty) Check.Length(dh0, (long)stepLen, nameof(dh0));
 
-        var uh = Uh.Value.Data;
+        if (steps > 1 || !dh0.IsEmpty) _uhT.Pack(transposed: true, H, H, Uh.Value.Data, H);
         for (int t = steps - 1; t >= 0; t--)
         {
             var g = dh.Slice(t * stepLen, stepLen);
             if (t < steps - 1)
-                gemm.Multiply(GemmVariant.NT, batch, H, H, dh.Slice((t + 1) * stepLen, stepLen), H, uh, H, g, H, accumulate: true);
+                gemm.Multiply(GemmVariant.NT, batch, dh.Slice((t + 1) * stepLen, stepLen), H, _uhT, g, H, accumulate: true);
             Kernels.MultiplyByTanhDerivative(g, h.Slice(t * stepLen, stepLen));
         }
         if (!dh0.IsEmpty)
-            gemm.Multiply(GemmVariant.NT, batch, H, H, dh.Slice(0, stepLen), H, uh, H, dh0, H, accumulate: false);
+            gemm.Multiply(GemmVariant.NT, batch, dh.Slice(0, stepLen), H, _uhT, dh0, H, accumulate: false);
 
         gemm.Multiply(GemmVariant.TN, InputDim, H, rows, x, InputDim, dh, H, Wh.Grad.Data, H, accumulate: true);
         if (steps > 1)
@@ -89,6 +93,12 @@ public sealed class ElmanRnnUnit : Module
         Kernels.AddColumnSums(dh, rows, H, B.Grad.Data);
         if (!dx.IsEmpty)
             gemm.Multiply(GemmVariant.NT, rows, InputDim, H, dh, H, Wh.Value.Data, H, dx, InputDim, accumulate: false);
+    }
+
+    public void Dispose()
+    {
+        _uh.Dispose();
+        _uhT.Dispose();
     }
 
     /// <summary>One step for a batch: hOut = tanh(x·Wh + hPrev·Uh + b). Used by generation.</summary>

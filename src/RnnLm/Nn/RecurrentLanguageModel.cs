@@ -221,5 +221,6 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     {
         Gemm.Dispose();
         _head.Dispose();
+        foreach (var layer in Rnn.Layers) layer.Dispose();
     }
 }
