@@ -74,8 +74,8 @@ public sealed class LanguageModel : IDisposable
             Initialization.Apply(model, options.Init, rng, options.InitRange);
             model.DropoutRng.SetState(new Rng((ulong)options.Seed ^ 0xD409_0u).GetState());
         }
-        var trainer = new Trainer(model, data.Tokenizer, data.Train, data.Valid, options, outDir, from) { Progress = progress };
-        trainer.Run(cancel);
+        using (var trainer = new Trainer(model, data.Tokenizer, data.Train, data.Valid, options, outDir, from) { Progress = progress })
+            trainer.Run(cancel);
         model.Dispose();
         return Load(outDir, options.Threads);
     }

@@ -12,7 +12,7 @@ namespace RnnLm.Training;
 /// metrics as JSON lines in the output folder. A run resumed from last.ckpt ends with the same weights as one
 /// that never stopped (except under a time-based schedule, which depends on the clock).
 /// </summary>
-public sealed class Trainer
+public sealed class Trainer : IDisposable
 {
     private readonly RecurrentLanguageModel _model;
     private readonly AdamW _optimizer;
@@ -39,7 +39,7 @@ public sealed class Trainer
         _valid = valid;
         _options = options;
         _outDir = outDir;
-        _optimizer = new AdamW(model.Parameters(), options.Lr, weightDecay: options.WeightDecay);
+        _optimizer = new AdamW(model.Parameters(), options.Lr, weightDecay: options.WeightDecay, threads: options.Threads);
         _state = new CheckpointHeader { Model = model.Config, Training = options, LearningRate = options.Lr };
         int stateLen = model.StateLength(train.MaxBatchSize);
         _carried = new float[stateLen];
@@ -211,4 +211,7 @@ public sealed class Trainer
         Progress?.Invoke(new TrainingProgress(_optimizer.StepCount, _state.Epoch, _state.BatchIndex, _train.BatchCount, double.NaN,
             _optimizer.LearningRate, _state.TokensSeen, _state.ElapsedSeconds, 0, valid, best));
     }
+
+    /// <summary>Stops the optimiser's worker thread (the model is the caller's).</summary>
+    public void Dispose() => _optimizer.Dispose();
 }

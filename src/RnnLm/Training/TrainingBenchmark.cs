@@ -37,7 +37,7 @@ public static class TrainingBenchmark
         Check.Positive(steps, nameof(steps));
         using var model = new RecurrentLanguageModel(new ModelConfig(vocab, emb, hidden, layers), threads);
         Initialization.Apply(model, InitScheme.Book, new Rng((ulong)seed));
-        var opt = new AdamW(model.Parameters());
+        using var opt = new AdamW(model.Parameters(), threads: threads);
         var rng = new Rng((ulong)seed + 1);
         var x = new int[batch * ctx];
         var y = new int[batch * ctx];
