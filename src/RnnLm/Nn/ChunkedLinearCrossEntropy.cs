@@ -32,13 +32,19 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
     private bool _backward;
     private float _scale;
 
-    /// <summary>The most rows per block: 512 rows of a 32k vocabulary are 64 MB (one block per lane at a time).</summary>
-    public int ChunkRows { get; }
+    /// <summary>The logits of one block take at most this many bytes (one block per lane at a time).</summary>
+    public const long BlockBytes = 64L << 20;
 
-    public ChunkedLinearCrossEntropy(int threads = 1, int chunkRows = 512)
+    /// <summary>The most rows per block given at construction, or null to derive it from the vocabulary size.</summary>
+    public int? ChunkRows { get; }
+
+    /// <param name="threads">1 runs both lanes on the calling thread; more runs the second lane on a worker.</param>
+    /// <param name="chunkRows">The most rows per block; null: as many as fit in <see cref="BlockBytes"/>
+    /// (between 64 and 4096), which is 524 rows for a 32k vocabulary and 1677 for 10k.</param>
+    public ChunkedLinearCrossEntropy(int threads = 1, int? chunkRows = null)
     {
         Check.Positive(threads, nameof(threads));
-        Check.Positive(chunkRows, nameof(chunkRows));
+        if (chunkRows is int c) Check.Positive(c, nameof(chunkRows));
         ChunkRows = chunkRows;
         if (threads > 1) _worker = new LaneWorker("RnnLm head lane");
         _runLane1 = () => RunLane(1);
@@ -66,9 +72,10 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         Check.Length(x, (long)rows * H, nameof(x));
         Check.Length(targets, rows, nameof(targets));
         if (backward) Check.Length(dx, (long)rows * H, nameof(dx));
-        // Blocks of at most ChunkRows rows, as equal as possible and an even number of them, so the two lanes get
+        // Blocks of at most maxRows rows, as equal as possible and an even number of them, so the two lanes get
         // the same work. The blocks depend on the rows only, never on the thread count.
-        int perLane = (rows + 2 * ChunkRows - 1) / (2 * ChunkRows);
+        int maxRows = ChunkRows ?? (int)Math.Clamp(BlockBytes / (4L * V), 64, 4096);
+        int perLane = (rows + 2 * maxRows - 1) / (2 * maxRows);
         int block = (rows + 2 * perLane - 1) / (2 * perLane);
         for (int l = 0; l < Lanes; l++)
             if (_chunk[l].Length < block * V) _chunk[l] = new float[block * V];
