@@ -37,7 +37,7 @@ public static class PlotCommand
             plot.Title(r.GetValue(title)!);
             plot.XLabel("training time (minutes)");
             plot.YLabel("validation perplexity");
-            plot.ShowLegend();
+            plot.ShowLegend(ScottPlot.Alignment.UpperRight);
             string png = r.GetValue(output)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(png))!);
             plot.SavePng(png, 900, 500);

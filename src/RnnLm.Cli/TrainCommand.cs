@@ -63,7 +63,7 @@ public static class TrainCommand
         {
             Tokenizer = "word", Mode = DataMode.Stream, Layers = 1, Emb = 256, Hidden = 512, Ctx = 35, Batch = 32,
             Lr = 2e-3, WeightDecay = 0.01, Schedule = LrSchedule.Cosine, Epochs = 100, Minutes = 55, Clip = 0.5,
-            Dropout = 0.2f, TieWeights = true, Init = InitScheme.Book,
+            Dropout = 0.5f, TieWeights = true, Init = InitScheme.Book,
         },
         "char" => new TrainingOptions
         {
