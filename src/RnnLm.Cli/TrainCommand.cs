@@ -26,6 +26,7 @@ public static class TrainCommand
     private static readonly Option<double?> Lr = new("--lr") { Description = "AdamW learning rate (default 1e-3)." };
     private static readonly Option<double?> WeightDecay = new("--weight-decay") { Description = "AdamW weight decay (default 0.01)." };
     private static readonly Option<string?> Schedule = new("--schedule") { Description = "constant, plateau (divide by --lr-decay when validation stalls) or cosine." };
+    private static readonly Option<int?> Warmup = new("--warmup") { Description = "Raise the learning rate linearly over this many first steps (default 0: none)." };
     private static readonly Option<double?> LrDecay = new("--lr-decay") { Description = "Plateau schedule divisor (default 4)." };
     private static readonly Option<int?> Epochs = new("--epochs") { Description = "Epochs (default 1)." };
     private static readonly Option<long?> Steps = new("--steps") { Description = "Stop after this many optimiser steps." };
@@ -48,7 +49,7 @@ public static class TrainCommand
         var cmd = new Command("train", "Train a model; with no --data, on the .NET SDK's reference documentation.")
         {
             Preset, Data, Valid, ValidFraction, Tokenizer, Mode, VocabSize, MinCount, Layers, Emb, Hidden, Ctx, Batch, Lr,
-            WeightDecay, Schedule, LrDecay, Epochs, Steps, Minutes, Clip, Dropout, Tie, Init, InitRange, Seed, Threads,
+            WeightDecay, Schedule, LrDecay, Warmup, Epochs, Steps, Minutes, Clip, Dropout, Tie, Init, InitRange, Seed, Threads,
             ValidEvery, Out, Resume, Force, Sample,
         };
         cmd.SetAction(r => Program.Guard(() => Run(r)));
@@ -97,6 +98,7 @@ public static class TrainCommand
             WeightDecay = Pick(r, WeightDecay, o.WeightDecay),
             Schedule = r.GetValue(Schedule) is string s ? ParseSchedule(s) : o.Schedule,
             LrDecay = Pick(r, LrDecay, o.LrDecay),
+            Warmup = Pick(r, Warmup, o.Warmup),
             Epochs = Pick(r, Epochs, o.Epochs),
             Steps = r.GetValue(Steps) ?? o.Steps,
             Minutes = r.GetValue(Minutes) ?? o.Minutes,

@@ -136,6 +136,14 @@ public sealed class Trainer : IDisposable
 
     private double ScheduledLr(double elapsed)
     {
+        double lr = ScheduleLr(elapsed);
+        // Warm-up: step k (from 1) of the first Warmup steps takes k/Warmup of the scheduled rate.
+        if (_options.Warmup > 0) lr *= Math.Min(1.0, (_optimizer.StepCount + 1) / (double)_options.Warmup);
+        return lr;
+    }
+
+    private double ScheduleLr(double elapsed)
+    {
         switch (_options.Schedule)
         {
             case LrSchedule.Cosine:

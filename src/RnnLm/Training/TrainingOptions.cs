@@ -40,6 +40,8 @@ public sealed record TrainingOptions
     public double WeightDecay { get; init; } = 0.01;
     public LrSchedule Schedule { get; init; } = LrSchedule.Constant;
     public double LrDecay { get; init; } = 4;
+    /// <summary>Steps over which the learning rate rises linearly from lr/Warmup to the schedule's value (0: none).</summary>
+    public int Warmup { get; init; }
     /// <summary>Number of epochs; training stops at the first of Epochs, Steps and Minutes reached.</summary>
     public int Epochs { get; init; } = 1;
     public long? Steps { get; init; }
@@ -72,6 +74,7 @@ public sealed record TrainingOptions
         Check.Positive(Lr, "--lr");
         Check.NonNegative(WeightDecay, "--weight-decay");
         if (!(LrDecay > 1) || double.IsInfinity(LrDecay)) throw new ArgumentException($"--lr-decay must be a finite number above 1, got {LrDecay}.", nameof(LrDecay));
+        if (Warmup < 0) throw new ArgumentException($"--warmup must be 0 or more steps, got {Warmup}.", nameof(Warmup));
         Check.Positive(Epochs, "--epochs");
         if (Steps is long s && s <= 0) throw new ArgumentException($"--steps must be positive, got {s}.", nameof(Steps));
         if (Minutes is double m) Check.Positive(m, "--minutes");

@@ -38,6 +38,19 @@ public class TrainerTests
     }
 
     [Fact]
+    public void WarmUpRaisesTheLearningRateLinearlyThenFollowsTheSchedule()
+    {
+        using var tmp = new CliRunner.TempDir();
+        var rates = new List<(long Step, double Lr)>();
+        LanguageModel.Train(Text, null, Small with { Warmup = 4, Steps = 8, ValidEvery = 100, Lr = 2e-3 }, tmp.File("run"),
+            progress: p => { if (p.ValidLoss == null) rates.Add((p.Step, p.LearningRate)); }).Dispose();
+        Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), rates.Select(r => r.Step));
+        double[] want = [0.5e-3, 1e-3, 1.5e-3, 2e-3, 2e-3, 2e-3, 2e-3, 2e-3];
+        for (int i = 0; i < want.Length; i++) Assert.Equal(want[i], rates[i].Lr, 12);
+        Assert.Throws<ArgumentException>(() => (Small with { Warmup = -1 }).Validate());
+    }
+
+    [Fact]
     public void SgdStepIsPlainGradientDescentWithDecay()
     {
         var p = new Parameter(3);
