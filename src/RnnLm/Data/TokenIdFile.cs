@@ -70,25 +70,26 @@ public sealed unsafe class TokenIdFile : TokenSource, IDisposable
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(tokenizer);
         using var writer = new TokenIdFileWriter(path, tokenizer.VocabSize);
+        // EncodeChunks gives the ids of the whole text, wherever the pieces are cut.
+        tokenizer.EncodeChunks(Pieces(text), writer.Append);
+        return writer.Count;
+    }
+
+    /// <summary>About 1 MB of lines at a time, each line ended by a line feed.</summary>
+    private static IEnumerable<string> Pieces(TextReader text)
+    {
         var sb = new System.Text.StringBuilder();
-        var ids = new List<int>();
         string? line;
         while ((line = text.ReadLine()) is not null)
         {
             sb.Append(line).Append('\n');
-            if (sb.Length >= 1 << 20) Flush();
+            if (sb.Length >= 1 << 20)
+            {
+                yield return sb.ToString();
+                sb.Clear();
+            }
         }
-        Flush();
-        return writer.Count;
-
-        void Flush()
-        {
-            if (sb.Length == 0) return;
-            ids.Clear();
-            tokenizer.Encode(sb.ToString(), ids);
-            writer.Append(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ids));
-            sb.Clear();
-        }
+        if (sb.Length > 0) yield return sb.ToString();
     }
 
     /// <summary>Opens a token id file for memory-mapped reading.</summary>

@@ -34,18 +34,20 @@ public class TokenIdFileTests
         }
     }
 
-    [Fact]
-    public void WriteFromTextTokenisesInChunks()
+    [Theory]
+    [InlineData("ptb", "ptb.valid.txt")]
+    [InlineData("warandpeace", "warandpeace.txt")]   // over 3 MB: several pieces, blank lines at their ends
+    public void WriteFromTextTokenisesInChunks(string corpus, string file)
     {
         using var tmp = new TempDir();
-        var text = DataPaths.Text("ptb", "ptb.valid.txt");
+        var text = DataPaths.Text(corpus, file).Replace("\r\n", "\n");
         var tok = WordTokenizer.Build(text);
         var path = tmp.File("valid.ids");
         long n = TokenIdFile.WriteFromText(path, new StringReader(text), tok);
-        using var file = TokenIdFile.Open(path);
-        Assert.Equal(n, file.Length);
-        Assert.Equal(tok.Encode(text), file.ToArray());
-        Assert.Equal(tok.VocabSize, file.VocabSize);
+        using var ids = TokenIdFile.Open(path);
+        Assert.Equal(n, ids.Length);
+        Assert.Equal(tok.Encode(text), ids.ToArray());
+        Assert.Equal(tok.VocabSize, ids.VocabSize);
     }
 
     [Fact]
