@@ -13,6 +13,14 @@ public sealed class SgemmTests
 
     private sealed record Operands(float[] A, int Lda, float[] B, int Ldb, float[] C, int Ldc);
 
+    private static void AssertSameBits(float[] want, float[] got, string what)
+    {
+        Assert.Equal(want.Length, got.Length);
+        for (int i = 0; i < want.Length; i++)
+            if (BitConverter.SingleToInt32Bits(want[i]) != BitConverter.SingleToInt32Bits(got[i]))
+                Assert.Fail($"{what}: element {i} differs: {want[i]:R} against {got[i]:R}");
+    }
+
     private static Operands Make(GemmVariant v, int m, int n, int k, int pad, int seed)
     {
         var rng = new Random(seed);
@@ -163,12 +171,8 @@ public sealed class SgemmTests
             e1.Multiply(v, m, n, k, o.A, o.Lda, o.B, o.Ldb, c1, o.Ldc, accumulate);
             e2.Multiply(v, m, n, k, o.A, o.Lda, o.B, o.Ldb, c2, o.Ldc, accumulate);
             e3.Multiply(v, m, n, k, o.A, o.Lda, o.B, o.Ldb, c3, o.Ldc, accumulate);
-            for (int i = 0; i < c1.Length; i++)
-            {
-                int bits = BitConverter.SingleToInt32Bits(c1[i]);
-                if (bits != BitConverter.SingleToInt32Bits(c2[i]) || bits != BitConverter.SingleToInt32Bits(c3[i]))
-                    Assert.Fail($"{v} acc={accumulate}: element {i} differs: {c1[i]:R} (1 thread), {c2[i]:R} (2), {c3[i]:R} (3)");
-            }
+            AssertSameBits(c1, c2, $"{v} acc={accumulate}, 1 against 2 threads");
+            AssertSameBits(c1, c3, $"{v} acc={accumulate}, 1 against 3 threads");
         }
     }
 
@@ -195,12 +199,8 @@ public sealed class SgemmTests
             plain.Multiply(v, m, n, k, o.A, o.Lda, o.B, o.Ldb, want, o.Ldc, accumulate);
             e1.Multiply(v, m, o.A, o.Lda, packed, got1, o.Ldc, accumulate);
             e2.Multiply(v, m, o.A, o.Lda, packed, got2, o.Ldc, accumulate);
-            for (int i = 0; i < want.Length; i++)
-            {
-                int bits = BitConverter.SingleToInt32Bits(want[i]);
-                if (bits != BitConverter.SingleToInt32Bits(got1[i]) || bits != BitConverter.SingleToInt32Bits(got2[i]))
-                    Assert.Fail($"{v} acc={accumulate}: element {i}: {want[i]:R} unpacked, {got1[i]:R} packed, {got2[i]:R} packed on 2 threads");
-            }
+            AssertSameBits(want, got1, $"{v} acc={accumulate}, unpacked against packed");
+            AssertSameBits(want, got2, $"{v} acc={accumulate}, unpacked against packed on 2 threads");
         }
     }
 
