@@ -31,6 +31,7 @@ public static class TrainCommand
     private static readonly Option<int?> Epochs = new("--epochs") { Description = "Epochs (default 1)." };
     private static readonly Option<long?> Steps = new("--steps") { Description = "Stop after this many optimiser steps." };
     private static readonly Option<double?> Minutes = new("--minutes") { Description = "Stop after this many minutes." };
+    private static readonly Option<double?> Average = new("--average") { Description = "Average the weights over this last fraction of the run, e.g. 0.2 (default 0: off); validation and best.ckpt use the average." };
     private static readonly Option<double?> Clip = new("--clip") { Description = "Clip gradients to this global norm (0: off)." };
     private static readonly Option<float?> Dropout = new("--dropout") { Description = "Dropout on embeddings, between layers and before the head (default 0)." };
     private static readonly Option<bool?> Tie = new("--tie") { Description = "Tie the head's weights to the embedding table." };
@@ -49,7 +50,7 @@ public static class TrainCommand
         var cmd = new Command("train", "Train a model; with no --data, on the .NET SDK's reference documentation.")
         {
             Preset, Data, Valid, ValidFraction, Tokenizer, Mode, VocabSize, MinCount, Layers, Emb, Hidden, Ctx, Batch, Lr,
-            WeightDecay, Schedule, LrDecay, Warmup, Epochs, Steps, Minutes, Clip, Dropout, Tie, Init, InitRange, Seed, Threads,
+            WeightDecay, Schedule, LrDecay, Warmup, Epochs, Steps, Minutes, Average, Clip, Dropout, Tie, Init, InitRange, Seed, Threads,
             ValidEvery, Out, Resume, Force, Sample,
         };
         cmd.SetAction(r => Program.Guard(() => Run(r)));
@@ -102,6 +103,7 @@ public static class TrainCommand
             Epochs = Pick(r, Epochs, o.Epochs),
             Steps = r.GetValue(Steps) ?? o.Steps,
             Minutes = r.GetValue(Minutes) ?? o.Minutes,
+            Average = Pick(r, Average, o.Average),
             Clip = Pick(r, Clip, o.Clip),
             Dropout = Pick(r, Dropout, o.Dropout),
             TieWeights = Pick(r, Tie, o.TieWeights),

@@ -18,6 +18,8 @@ public sealed record CheckpointHeader
     public double? ValidLoss { get; init; }
     /// <summary>Validations without improvement in a row (for the plateau schedule).</summary>
     public int BadValidations { get; init; }
+    /// <summary>Steps in the weight average (TrainingOptions.Average); its tensors are saved as "average/NAME".</summary>
+    public long AveragedSteps { get; init; }
     public ulong[]? DropoutRngState { get; init; }
     public string CreatedBy { get; init; } = "RnnLm";
 }

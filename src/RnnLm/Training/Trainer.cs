@@ -11,6 +11,8 @@ namespace RnnLm.Training;
 /// AdamW; validation and checkpoints (last.ckpt every validation, best.ckpt when validation improves) and
 /// metrics as JSON lines in the output folder. A run resumed from last.ckpt ends with the same weights as one
 /// that never stopped (except under a time-based schedule, which depends on the clock).
+/// With TrainingOptions.Average, the weights of the run's last part are averaged; validation and best.ckpt use the
+/// average, and the trained weights go on unchanged.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -21,6 +23,7 @@ public sealed class Trainer : IDisposable
     private readonly BatchDataset? _valid;
     private readonly TrainingOptions _options;
     private readonly string _outDir;
+    private readonly WeightAverage? _average;
     private CheckpointHeader _state;
     private float[] _carried, _next;
     private bool _carriedValid;
@@ -44,10 +47,12 @@ public sealed class Trainer : IDisposable
         int stateLen = model.StateLength(train.MaxBatchSize);
         _carried = new float[stateLen];
         _next = new float[stateLen];
+        if (options.Average > 0) _average = new WeightAverage(model);
         if (resumeFrom != null)
         {
             _state = resumeFrom.Header with { Training = options };
             resumeFrom.RestoreOptimizer(_optimizer);
+            _average?.Restore(resumeFrom.Parameters, resumeFrom.Header.AveragedSteps);
             if (resumeFrom.CarriedState.Length == stateLen)
             {
                 resumeFrom.CarriedState.CopyTo(_carried, 0);
@@ -91,6 +96,7 @@ public sealed class Trainer : IDisposable
                         "the last good checkpoint is kept. Try a lower --lr or --clip 0.25.");
                 if (_options.Clip > 0) GradientClipping.ClipByGlobalNorm(_optimizer.Parameters, _options.Clip);
                 _optimizer.Step();
+                if (_average != null && RunProgress(Elapsed()) >= 1 - _options.Average) _average.Add();
                 (_carried, _next) = (_next, _carried);
                 _carriedValid = !batch.ResetState && stateLen == _carried.Length;
                 _state = _state with
@@ -100,6 +106,7 @@ public sealed class Trainer : IDisposable
                     BatchIndex = batch.Index + 1,
                     TokensSeen = _state.TokensSeen + batch.TokenCount,
                     ElapsedSeconds = Elapsed(),
+                    AveragedSteps = _average?.Count ?? 0,
                 };
                 validatedHere = false;
                 _lossSinceLog += loss;
@@ -147,15 +154,21 @@ public sealed class Trainer : IDisposable
         switch (_options.Schedule)
         {
             case LrSchedule.Cosine:
-                double progress = (double)_optimizer.StepCount / ((long)_options.Epochs * _train.BatchCount);
-                if (_options.Steps is long s) progress = Math.Max(progress, (double)_optimizer.StepCount / s);
-                if (_options.Minutes is double m) progress = Math.Max(progress, elapsed / (m * 60));
-                return _options.Lr * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1, progress)));
+                return _options.Lr * 0.5 * (1 + Math.Cos(Math.PI * RunProgress(elapsed)));
             case LrSchedule.Plateau:
                 return _options.Lr / Math.Pow(_options.LrDecay, _state.BadValidations);
             default:
                 return _options.Lr;
         }
+    }
+
+    /// <summary>How far the run is, in [0, 1]: the largest of its epochs, steps and minutes used up so far.</summary>
+    private double RunProgress(double elapsed)
+    {
+        double progress = (double)_optimizer.StepCount / ((long)_options.Epochs * _train.BatchCount);
+        if (_options.Steps is long s) progress = Math.Max(progress, (double)_optimizer.StepCount / s);
+        if (_options.Minutes is double m) progress = Math.Max(progress, elapsed / (m * 60));
+        return Math.Min(1, progress);
     }
 
     private void WriteTrainLoss()
@@ -181,14 +194,26 @@ public sealed class Trainer : IDisposable
         File.AppendAllText(Path.Combine(_outDir, ModelDirectory.MetricsFile), JsonSerializer.Serialize(line) + "\n");
     }
 
-    /// <summary>Validates, then writes last.ckpt, best.ckpt when the validation loss improved, and a metrics line.</summary>
+    /// <summary>
+    /// Validates, then writes last.ckpt, best.ckpt when the validation loss improved, and a metrics line. Once the
+    /// weight average has begun, it is what is validated and what best.ckpt holds; last.ckpt holds the trained
+    /// weights and the average.
+    /// </summary>
     private void ValidateAndSave()
     {
-        double? valid = null;
+        double? valid = null, validTrained = null;
         bool best = false;
+        bool averaged = _average is { Count: > 0 };
         if (_valid != null)
         {
-            valid = Evaluator.Evaluate(_model, _valid).MeanLoss;
+            if (averaged)
+            {
+                validTrained = Evaluator.Evaluate(_model, _valid).MeanLoss;
+                _average!.SwapIn();
+                try { valid = Evaluator.Evaluate(_model, _valid).MeanLoss; }
+                finally { _average.SwapOut(); }
+            }
+            else valid = Evaluator.Evaluate(_model, _valid).MeanLoss;
             if (!double.IsFinite(valid.Value))
                 throw new TrainingDivergedException($"the validation loss became {valid} at step {_optimizer.StepCount}; the last good checkpoint is kept.");
             best = valid.Value < _state.BestValidLoss;
@@ -201,10 +226,22 @@ public sealed class Trainer : IDisposable
         }
         Directory.CreateDirectory(_outDir);
         var ckpt = Checkpoint.Capture(_model, _tokenizer, _state, _optimizer, _carriedValid ? _carried : default);
+        if (averaged)
+            foreach (var (name, values) in _average!.Tensors()) ckpt.Parameters[name] = values;
         ckpt.Save(Path.Combine(_outDir, ModelDirectory.LastFile));
-        if (best || _valid == null) ckpt.Save(Path.Combine(_outDir, ModelDirectory.BestFile));
+        if (best || _valid == null)
+        {
+            if (averaged)
+            {
+                // best.ckpt is the model to use: the averaged weights (its optimiser state is the trained weights').
+                _average!.SwapIn();
+                try { ckpt = Checkpoint.Capture(_model, _tokenizer, _state, _optimizer, _carriedValid ? _carried : default); }
+                finally { _average.SwapOut(); }
+            }
+            ckpt.Save(Path.Combine(_outDir, ModelDirectory.BestFile));
+        }
         WriteTrainLoss();
-        AppendMetrics(new Dictionary<string, object?>
+        var line = new Dictionary<string, object?>
         {
             ["kind"] = "valid",
             ["step"] = _optimizer.StepCount,
@@ -215,7 +252,13 @@ public sealed class Trainer : IDisposable
             ["valid_loss"] = valid,
             ["valid_ppl"] = valid is double v ? Math.Exp(v) : null,
             ["best"] = best,
-        });
+        };
+        if (_average != null)
+        {
+            line["averaged_steps"] = _average.Count;
+            line["valid_ppl_trained"] = validTrained is double vt ? Math.Exp(vt) : null;
+        }
+        AppendMetrics(line);
         Progress?.Invoke(new TrainingProgress(_optimizer.StepCount, _state.Epoch, _state.BatchIndex, _train.BatchCount, double.NaN,
             _optimizer.LearningRate, _state.TokensSeen, _state.ElapsedSeconds, 0, valid, best));
     }

@@ -46,6 +46,11 @@ public sealed record TrainingOptions
     public int Epochs { get; init; } = 1;
     public long? Steps { get; init; }
     public double? Minutes { get; init; }
+    /// <summary>
+    /// Average the weights over this last fraction of the run (0: off; the run's length as the cosine schedule
+    /// measures it). Validation and best.ckpt then use the averaged weights; last.ckpt keeps both.
+    /// </summary>
+    public double Average { get; init; }
     /// <summary>Clip gradients to this global norm (0: no clipping).</summary>
     public double Clip { get; init; } = 0;
     public float Dropout { get; init; } = 0f;
@@ -78,6 +83,7 @@ public sealed record TrainingOptions
         Check.Positive(Epochs, "--epochs");
         if (Steps is long s && s <= 0) throw new ArgumentException($"--steps must be positive, got {s}.", nameof(Steps));
         if (Minutes is double m) Check.Positive(m, "--minutes");
+        if (!(Average >= 0 && Average <= 1)) throw new ArgumentException($"--average must be a fraction in [0, 1], got {Average}.", nameof(Average));
         Check.NonNegative(Clip, "--clip");
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"--dropout must be in [0, 1), got {Dropout}.", nameof(Dropout));
         Check.Positive(InitRange, "--init-range");
