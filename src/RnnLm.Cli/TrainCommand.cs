@@ -31,7 +31,7 @@ public static class TrainCommand
     private static readonly Option<int?> Epochs = new("--epochs") { Description = "Epochs (default 1)." };
     private static readonly Option<long?> Steps = new("--steps") { Description = "Stop after this many optimiser steps." };
     private static readonly Option<double?> Minutes = new("--minutes") { Description = "Stop after this many minutes." };
-    private static readonly Option<double?> Average = new("--average") { Description = "Average the weights over this last fraction of the run, e.g. 0.2 (default 0: off); validation and best.ckpt use the average." };
+    private static readonly Option<double?> Average = new("--average") { Description = "Average the weights over this last fraction of the run, e.g. 0.2 (default 0: off); best.ckpt takes the average when it validates better." };
     private static readonly Option<double?> Clip = new("--clip") { Description = "Clip gradients to this global norm (0: off)." };
     private static readonly Option<float?> Dropout = new("--dropout") { Description = "Dropout on embeddings, between layers and before the head (default 0)." };
     private static readonly Option<bool?> Tie = new("--tie") { Description = "Tie the head's weights to the embedding table." };

@@ -11,8 +11,8 @@ namespace RnnLm.Training;
 /// AdamW; validation and checkpoints (last.ckpt every validation, best.ckpt when validation improves) and
 /// metrics as JSON lines in the output folder. A run resumed from last.ckpt ends with the same weights as one
 /// that never stopped (except under a time-based schedule, which depends on the clock).
-/// With TrainingOptions.Average, the weights of the run's last part are averaged; validation and best.ckpt use the
-/// average, and the trained weights go on unchanged.
+/// With TrainingOptions.Average, the weights of the run's last part are averaged; validation picks the better of
+/// the average and the trained weights for best.ckpt, and the trained weights go on unchanged.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -196,24 +196,26 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// Validates, then writes last.ckpt, best.ckpt when the validation loss improved, and a metrics line. Once the
-    /// weight average has begun, it is what is validated and what best.ckpt holds; last.ckpt holds the trained
+    /// weight average has begun, both the trained and the averaged weights are validated, and the better of the two
+    /// counts (and goes to best.ckpt); without validation data the average does. last.ckpt holds the trained
     /// weights and the average.
     /// </summary>
     private void ValidateAndSave()
     {
-        double? valid = null, validTrained = null;
+        double? valid = null, validTrained = null, validAveraged = null;
         bool best = false;
-        bool averaged = _average is { Count: > 0 };
+        bool averaged = _average is { Count: > 0 }, useAverage = averaged;
         if (_valid != null)
         {
+            valid = validTrained = Evaluator.Evaluate(_model, _valid).MeanLoss;
             if (averaged)
             {
-                validTrained = Evaluator.Evaluate(_model, _valid).MeanLoss;
                 _average!.SwapIn();
-                try { valid = Evaluator.Evaluate(_model, _valid).MeanLoss; }
+                try { validAveraged = Evaluator.Evaluate(_model, _valid).MeanLoss; }
                 finally { _average.SwapOut(); }
+                useAverage = validAveraged < validTrained;
+                if (useAverage) valid = validAveraged;
             }
-            else valid = Evaluator.Evaluate(_model, _valid).MeanLoss;
             if (!double.IsFinite(valid.Value))
                 throw new TrainingDivergedException($"the validation loss became {valid} at step {_optimizer.StepCount}; the last good checkpoint is kept.");
             best = valid.Value < _state.BestValidLoss;
@@ -231,9 +233,9 @@ public sealed class Trainer : IDisposable
         ckpt.Save(Path.Combine(_outDir, ModelDirectory.LastFile));
         if (best || _valid == null)
         {
-            if (averaged)
+            if (useAverage)
             {
-                // best.ckpt is the model to use: the averaged weights (its optimiser state is the trained weights').
+                // best.ckpt is the model to use: here the averaged weights (its optimiser state is the trained weights').
                 _average!.SwapIn();
                 try { ckpt = Checkpoint.Capture(_model, _tokenizer, _state, _optimizer, _carriedValid ? _carried : default); }
                 finally { _average.SwapOut(); }
@@ -257,6 +259,7 @@ public sealed class Trainer : IDisposable
         {
             line["averaged_steps"] = _average.Count;
             line["valid_ppl_trained"] = validTrained is double vt ? Math.Exp(vt) : null;
+            line["valid_ppl_averaged"] = validAveraged is double va ? Math.Exp(va) : null;
         }
         AppendMetrics(line);
         Progress?.Invoke(new TrainingProgress(_optimizer.StepCount, _state.Epoch, _state.BatchIndex, _train.BatchCount, double.NaN,

@@ -48,7 +48,8 @@ public sealed record TrainingOptions
     public double? Minutes { get; init; }
     /// <summary>
     /// Average the weights over this last fraction of the run (0: off; the run's length as the cosine schedule
-    /// measures it). Validation and best.ckpt then use the averaged weights; last.ckpt keeps both.
+    /// measures it). Validation then picks the better of the average and the trained weights for best.ckpt;
+    /// last.ckpt keeps both.
     /// </summary>
     public double Average { get; init; }
     /// <summary>Clip gradients to this global norm (0: no clipping).</summary>
