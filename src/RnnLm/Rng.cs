@@ -32,6 +32,24 @@ public sealed class Rng
         return result;
     }
 
+    /// <summary>
+    /// Fills dest with the next dest.Length numbers, the same as calling NextULong that many times; faster, as the
+    /// state stays in registers.
+    /// </summary>
+    public void Fill(Span<ulong> dest)
+    {
+        ulong s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
+        for (int i = 0; i < dest.Length; i++)
+        {
+            dest[i] = ulong.RotateLeft(s1 * 5, 7) * 9;
+            ulong t = s1 << 17;
+            s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
+            s2 ^= t;
+            s3 = ulong.RotateLeft(s3, 45);
+        }
+        _s0 = s0; _s1 = s1; _s2 = s2; _s3 = s3;
+    }
+
     /// <summary>A float uniform in [0, 1), from 24 random bits.</summary>
     public float NextFloat() => (NextULong() >> 40) * (1f / (1 << 24));
 
