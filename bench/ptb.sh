@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Trains RnnLm's best Elman configuration on Penn Treebank from scratch (55 minutes of training on this
+# Trains RnnLm's best Elman configuration on Penn Treebank from scratch (59 minutes of training on this
 # 2-core machine), evaluates it on the test file over the stream with the hidden state carried (batch 10),
 # and prints `test_ppl=<number>` as its last line.
 #   usage: bench/ptb.sh PTB_DIR [OUT_DIR]      (PTB_DIR holds ptb.train.txt, ptb.valid.txt, ptb.test.txt)
