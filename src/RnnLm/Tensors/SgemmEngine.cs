@@ -85,7 +85,8 @@ public sealed unsafe class SgemmEngine : IDisposable
     /// <summary>
     /// C[m,n] (+)= op(A)·op(B) with op(B) packed beforehand (<see cref="PackedMatrix.Pack"/>): the same bits as the
     /// unpacked call with the same B. variant gives A's layout and must agree with how B was packed (NT for a
-    /// transposed B, NN or TN otherwise). With several threads the rows of C are split.
+    /// transposed B, NN or TN otherwise). With several threads the rows of C are split, or its columns when there are
+    /// fewer rows than columns and B is at most NC columns wide.
     /// </summary>
     public void Multiply(GemmVariant variant, int m, ReadOnlySpan<float> a, int lda, PackedMatrix b,
         Span<float> c, int ldc, bool accumulate)
@@ -150,13 +151,14 @@ public sealed unsafe class SgemmEngine : IDisposable
     }
 
     /// <summary>
-    /// Splits the larger of M and N (always M with a packed B) into slices aligned to the micro-tile; slice 0 runs
-    /// here, the rest on workers.
+    /// Splits the larger of M and N into slices aligned to the micro-tile; slice 0 runs here, the rest on workers.
+    /// A packed B is split by columns only when it is one panel block wide (n ≤ NC): then each thread reads only its
+    /// part of B, which matters when B is the size of a core's cache (a recurrent weight with few rows of A).
     /// </summary>
     private void RunParallel(int parts, GemmVariant v, int m, int n, int k,
         float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool accumulate, float* packedB)
     {
-        bool splitM = m >= n || packedB != null;
+        bool splitM = m >= n || (packedB != null && n > SgemmKernels.NC);
         int extent = splitM ? m : n;
         int align = splitM ? SgemmKernels.MR : SgemmKernels.NR;
         int tiles = (extent + align - 1) / align;
@@ -180,6 +182,7 @@ public sealed unsafe class SgemmEngine : IDisposable
             w.Lda = lda; w.Ldb = ldb; w.Ldc = ldc;
             w.Accumulate = accumulate;
             w.PackedB = packedB;
+            w.PackedCol0 = 0; w.PackedN = 0;
             if (splitM)
             {
                 w.M = end - start; w.N = n;
@@ -191,7 +194,8 @@ public sealed unsafe class SgemmEngine : IDisposable
             {
                 w.M = m; w.N = end - start;
                 w.A = a;
-                w.B = v == GemmVariant.NT ? b + start * ldb : b + start;
+                if (packedB == null) w.B = v == GemmVariant.NT ? b + start * ldb : b + start;
+                else { w.B = null; w.PackedCol0 = start; w.PackedN = n; }
                 w.C = c + start;
             }
             w.Post();
@@ -201,6 +205,8 @@ public sealed unsafe class SgemmEngine : IDisposable
         {
             if (splitM)
                 SgemmKernels.Gemm(_buffers, v, end0 - start0, n, k, a, lda, b, ldb, packedB, c, ldc, accumulate);
+            else if (packedB != null)
+                SgemmKernels.Gemm(_buffers, v, m, end0 - start0, k, a, lda, null, 0, packedB, c, ldc, accumulate, start0, n);
             else
                 SgemmKernels.Gemm(_buffers, v, m, end0 - start0, k, a, lda, b, ldb, c, ldc, accumulate);
         }
@@ -264,6 +270,7 @@ public sealed unsafe class SgemmEngine : IDisposable
         public GemmVariant Variant;
         public int M, N, K;
         public float* A, B, C, PackedB;
+        public int PackedCol0, PackedN;
         public nint Lda, Ldb, Ldc;
         public bool Accumulate;
 
@@ -281,7 +288,7 @@ public sealed unsafe class SgemmEngine : IDisposable
             long allocated = GC.GetAllocatedBytesForCurrentThread();
             try
             {
-                SgemmKernels.Gemm(_buffers, Variant, M, N, K, A, Lda, B, Ldb, PackedB, C, Ldc, Accumulate);
+                SgemmKernels.Gemm(_buffers, Variant, M, N, K, A, Lda, B, Ldb, PackedB, C, Ldc, Accumulate, PackedCol0, PackedN);
             }
             finally
             {

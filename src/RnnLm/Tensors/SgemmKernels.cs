@@ -121,10 +121,15 @@ internal static unsafe class SgemmKernels
 
     /// <summary>
     /// As above; when packedB is not null it holds op(B) packed by <see cref="PackB"/> and b is not read.
+    /// With packedN &gt; 0, packedB holds a wider op(B) of packedN ≤ NC columns and this multiply uses its columns
+    /// [packedCol0, packedCol0 + n), packedCol0 a multiple of NR (a slice of the columns for one thread).
     /// </summary>
     public static void Gemm(SgemmBuffers buf, GemmVariant v, int m, int n, int k,
-        float* a, nint lda, float* b, nint ldb, float* packedB, float* c, nint ldc, bool accumulate)
+        float* a, nint lda, float* b, nint ldb, float* packedB, float* c, nint ldc, bool accumulate,
+        int packedCol0 = 0, int packedN = 0)
     {
+        if (packedN > 0 && (packedB == null || packedN > NC || packedCol0 % NR != 0 || packedCol0 + n > packedN))
+            throw new ArgumentException($"columns [{packedCol0}, {packedCol0 + n}) are not a panel-aligned slice of {packedN} packed columns.");
         int kcb = KBlock(k);
         int ncMax = Math.Min(NC, RoundUp(n, NR));
         int mcMax = Math.Min(MC, RoundUp(m, MR));
@@ -139,7 +144,8 @@ internal static unsafe class SgemmKernels
             {
                 int kc = Math.Min(kcb, k - pc);
                 bool overwrite = !accumulate && pc == 0;
-                if (packedB != null) pb = packedB + PanelOffset(jc, pc, nc, k);
+                if (packedN > 0) pb = packedB + PanelOffset(0, pc, packedN, k) + (nint)packedCol0 * kc;
+                else if (packedB != null) pb = packedB + PanelOffset(jc, pc, nc, k);
                 else if (v == GemmVariant.NT) PackBT(b, ldb, pc, jc, kc, nc, pb, avx);
                 else PackBN(b, ldb, pc, jc, kc, nc, pb, avx);
                 for (int ic = 0; ic < m; ic += MC)

@@ -183,11 +183,16 @@ public sealed class SgemmTests
     [InlineData(GemmVariant.NT, 61, 19, 300)]
     [InlineData(GemmVariant.TN, 50, 70, 2100)]
     [InlineData(GemmVariant.NT, 2, 4100, 3)]
+    [InlineData(GemmVariant.NN, 64, 512, 512)]      // a recurrent step, forward: split by columns on 2 or 3 threads
+    [InlineData(GemmVariant.NT, 64, 512, 512)]      // and backward
+    [InlineData(GemmVariant.NN, 20, 100, 70)]       // columns split, the last slice ends in a partial panel
+    [InlineData(GemmVariant.TN, 40, 300, 600)]      // columns split, several depth blocks
     public void PackedOperandGivesTheSameBitsAsPackingPerCall(GemmVariant v, int m, int n, int k)
     {
         using var plain = new SgemmEngine(1);
         using var e1 = new SgemmEngine(1);
         using var e2 = new SgemmEngine(2);
+        using var e3 = new SgemmEngine(3);
         using var packed = new PackedMatrix();
         foreach (bool accumulate in new[] { false, true })
         {
@@ -196,11 +201,14 @@ public sealed class SgemmTests
             var want = (float[])o.C.Clone();
             var got1 = (float[])o.C.Clone();
             var got2 = (float[])o.C.Clone();
+            var got3 = (float[])o.C.Clone();
             plain.Multiply(v, m, n, k, o.A, o.Lda, o.B, o.Ldb, want, o.Ldc, accumulate);
             e1.Multiply(v, m, o.A, o.Lda, packed, got1, o.Ldc, accumulate);
             e2.Multiply(v, m, o.A, o.Lda, packed, got2, o.Ldc, accumulate);
+            e3.Multiply(v, m, o.A, o.Lda, packed, got3, o.Ldc, accumulate);
             AssertSameBits(want, got1, $"{v} acc={accumulate}, unpacked against packed");
             AssertSameBits(want, got2, $"{v} acc={accumulate}, unpacked against packed on 2 threads");
+            AssertSameBits(want, got3, $"{v} acc={accumulate}, unpacked against packed on 3 threads");
         }
     }
 
