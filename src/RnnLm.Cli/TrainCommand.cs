@@ -34,6 +34,7 @@ public static class TrainCommand
     private static readonly Option<double?> Average = new("--average") { Description = "Average the weights over this last fraction of the run, e.g. 0.2 (default 0: off); best.ckpt takes the average when it validates better." };
     private static readonly Option<double?> Clip = new("--clip") { Description = "Clip gradients to this global norm (0: off)." };
     private static readonly Option<float?> Dropout = new("--dropout") { Description = "Dropout on embeddings, between layers and before the head (default 0)." };
+    private static readonly Option<float?> WeightDropout = new("--weight-dropout") { Description = "DropConnect on the recurrent matrices Uh: one mask per layer and batch (default 0)." };
     private static readonly Option<bool?> Tie = new("--tie") { Description = "Tie the head's weights to the embedding table." };
     private static readonly Option<string?> Init = new("--init") { Description = "book (Xavier, U(0,1) vectors), uniform (U(-r,r), zero biases) or orthogonal." };
     private static readonly Option<float?> InitRange = new("--init-range") { Description = "r of --init uniform (default 0.1)." };
@@ -50,7 +51,7 @@ public static class TrainCommand
         var cmd = new Command("train", "Train a model; with no --data, on the .NET SDK's reference documentation.")
         {
             Preset, Data, Valid, ValidFraction, Tokenizer, Mode, VocabSize, MinCount, Layers, Emb, Hidden, Ctx, Batch, Lr,
-            WeightDecay, Schedule, LrDecay, Warmup, Epochs, Steps, Minutes, Average, Clip, Dropout, Tie, Init, InitRange, Seed, Threads,
+            WeightDecay, Schedule, LrDecay, Warmup, Epochs, Steps, Minutes, Average, Clip, Dropout, WeightDropout, Tie, Init, InitRange, Seed, Threads,
             ValidEvery, Out, Resume, Force, Sample,
         };
         cmd.SetAction(r => Program.Guard(() => Run(r)));
@@ -106,6 +107,7 @@ public static class TrainCommand
             Average = Pick(r, Average, o.Average),
             Clip = Pick(r, Clip, o.Clip),
             Dropout = Pick(r, Dropout, o.Dropout),
+            WeightDropout = Pick(r, WeightDropout, o.WeightDropout),
             TieWeights = Pick(r, Tie, o.TieWeights),
             Init = r.GetValue(Init) is string i ? ParseInit(i) : o.Init,
             InitRange = Pick(r, InitRange, o.InitRange),

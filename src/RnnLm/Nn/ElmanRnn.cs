@@ -22,7 +22,7 @@ public sealed class ElmanRnn : Module
     public int NumLayers => _layers.Length;
     public IReadOnlyList<ElmanRnnUnit> Layers => _layers;
 
-    public ElmanRnn(int inputDim, int hiddenDim, int numLayers, float dropout = 0f)
+    public ElmanRnn(int inputDim, int hiddenDim, int numLayers, float dropout = 0f, float weightDropout = 0f)
     {
         Check.Positive(inputDim, nameof(inputDim));
         Check.Positive(hiddenDim, nameof(hiddenDim));
@@ -31,7 +31,7 @@ public sealed class ElmanRnn : Module
         HiddenDim = hiddenDim;
         _layers = new ElmanRnnUnit[numLayers];
         for (int l = 0; l < numLayers; l++)
-            _layers[l] = AddModule($"layers.{l}", new ElmanRnnUnit(l == 0 ? inputDim : hiddenDim, hiddenDim));
+            _layers[l] = AddModule($"layers.{l}", new ElmanRnnUnit(l == 0 ? inputDim : hiddenDim, hiddenDim, weightDropout));
         _hidden = new float[numLayers][];
         _dropped = new float[numLayers][];
         _between = new Dropout[numLayers];
@@ -62,7 +62,8 @@ public sealed class ElmanRnn : Module
 
     /// <summary>
     /// x: [T·B, InputDim] time-major; h0: [L, B, H] or empty for zeros; hN (output, optional): [L, B, H], the state
-    /// after the last step. With an rng (training), dropout is applied to the input of every layer above the first.
+    /// after the last step. With an rng (training), dropout is applied to the input of every layer above the first,
+    /// and each layer's weight drop (if any) to its Uh.
     /// </summary>
     public void Forward(SgemmEngine gemm, int steps, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, Span<float> hN,
         Rng? dropoutRng = null)
@@ -79,7 +80,7 @@ public sealed class ElmanRnn : Module
         for (int l = 0; l < NumLayers; l++)
         {
             var h = _hidden[l].AsSpan(0, rows * H);
-            _layers[l].Forward(gemm, steps, batch, input, h0.IsEmpty ? default : h0.Slice(l * stateLen, stateLen), h);
+            _layers[l].Forward(gemm, steps, batch, input, h0.IsEmpty ? default : h0.Slice(l * stateLen, stateLen), h, dropoutRng);
             if (!hN.IsEmpty) h.Slice(rows * H - stateLen, stateLen).CopyTo(hN.Slice(l * stateLen, stateLen));
             input = h;
             if (l + 1 < NumLayers && _droppedLast)

@@ -13,6 +13,10 @@ public sealed class ElmanRnnUnit : Module, IDisposable
 {
     // Uh packed for the kernel once per pass (as Uh forward, as Uhᵀ backward) instead of once per time step.
     private readonly PackedMatrix _uh = new(), _uhT = new();
+    // Weight drop: the mask of the last training forward pass (0 or 1/(1-p)), Uh·mask, and dLoss/d(Uh·mask).
+    private readonly Dropout _weightDrop;
+    private float[] _uhDropped = [], _dUhDropped = [];
+    private bool _dropped;
 
     public int InputDim { get; }
     public int HiddenDim { get; }
@@ -20,8 +24,12 @@ public sealed class ElmanRnnUnit : Module, IDisposable
     public Parameter Uh { get; }
     public Parameter B { get; }
 
-    public ElmanRnnUnit(int inputDim, int hiddenDim)
+    /// <summary>The probability of dropping each element of Uh in training (DropConnect; 0: off).</summary>
+    public float WeightDropout => _weightDrop.P;
+
+    public ElmanRnnUnit(int inputDim, int hiddenDim, float weightDropout = 0f)
     {
+        _weightDrop = new Dropout(weightDropout);
         Check.Positive(inputDim, nameof(inputDim));
         Check.Positive(hiddenDim, nameof(hiddenDim));
         InputDim = inputDim;
@@ -33,9 +41,11 @@ public sealed class ElmanRnnUnit : Module, IDisposable
 
     /// <summary>
     /// Runs the unit over a whole sequence. x: [T·B, InputDim]; h0: [B, HiddenDim] or empty for zeros;
-    /// h (output): [T·B, HiddenDim], the hidden state after every step.
+    /// h (output): [T·B, HiddenDim], the hidden state after every step. With an rng and WeightDropout &gt; 0
+    /// (training), Uh is multiplied by a new dropout mask for this pass.
     /// </summary>
-    public void Forward(SgemmEngine gemm, int steps, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, Span<float> h)
+    public void Forward(SgemmEngine gemm, int steps, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, Span<float> h,
+        Rng? weightDropRng = null)
     {
         int H = HiddenDim, rows = steps * batch;
         Check.Length(x, (long)rows * InputDim, nameof(x));
@@ -46,7 +56,15 @@ public sealed class ElmanRnnUnit : Module, IDisposable
         gemm.Multiply(GemmVariant.NN, rows, H, InputDim, x, InputDim, Wh.Value.Data, H, h, H, accumulate: false);
         Kernels.AddRowVector(h, rows, H, B.Value.Data);
         int stepLen = batch * H;
-        if (steps > 1 || !h0.IsEmpty) _uh.Pack(transposed: false, H, H, Uh.Value.Data, H);
+        _dropped = weightDropRng != null && !_weightDrop.IsIdentity;
+        if (_dropped)
+        {
+            if (_uhDropped.Length < H * H) { _uhDropped = new float[H * H]; _dUhDropped = new float[H * H]; }
+            Uh.Value.Data.AsSpan(0, H * H).CopyTo(_uhDropped);
+            _weightDrop.Forward(_uhDropped.AsSpan(0, H * H), weightDropRng!);
+        }
+        var uh = _dropped ? _uhDropped.AsSpan(0, H * H) : Uh.Value.Data.AsSpan(0, H * H);
+        if (steps > 1 || !h0.IsEmpty) _uh.Pack(transposed: false, H, H, uh, H);
         for (int t = 0; t < steps; t++)
         {
             var ht = h.Slice(t * stepLen, stepLen);
@@ -61,7 +79,7 @@ public sealed class ElmanRnnUnit : Module, IDisposable
     /// <summary>
     /// Backpropagation through time. dh holds dLoss/dh for every step on entry (from the layer above or the head)
     /// and is overwritten with the gradient of the pre-activations. Adds into Wh, Uh, b gradients; writes dLoss/dx
-    /// into dx (if not empty) and dLoss/dh0 into dh0 (if not empty).
+    /// into dx (if not empty) and dLoss/dh0 into dh0 (if not empty). Uses the weight-drop mask of the last Forward.
     /// </summary>
     public void Backward(SgemmEngine gemm, int steps, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> h0,
         ReadOnlySpan<float> h, Span<float> dh, Span<float> dx, Span<float> dh0)
@@ -74,7 +92,8 @@ public sealed class ElmanRnnUnit : Module, IDisposable
         if (!dx.IsEmpty) Check.Length(dx, (long)rows * InputDim, nameof(dx));
         if (!dh0.IsEmpty) Check.Length(dh0, (long)stepLen, nameof(dh0));
 
-        if (steps > 1 || !dh0.IsEmpty) _uhT.Pack(transposed: true, H, H, Uh.Value.Data, H);
+        var uh = _dropped ? _uhDropped.AsSpan(0, H * H) : Uh.Value.Data.AsSpan(0, H * H);
+        if (steps > 1 || !dh0.IsEmpty) _uhT.Pack(transposed: true, H, H, uh, H);
         for (int t = steps - 1; t >= 0; t--)
         {
             var g = dh.Slice(t * stepLen, stepLen);
@@ -86,10 +105,18 @@ public sealed class ElmanRnnUnit : Module, IDisposable
             gemm.Multiply(GemmVariant.NT, batch, dh.Slice(0, stepLen), H, _uhT, dh0, H, accumulate: false);
 
         gemm.Multiply(GemmVariant.TN, InputDim, H, rows, x, InputDim, dh, H, Wh.Grad.Data, H, accumulate: true);
+        // With weight drop the products give dLoss/d(Uh·mask); Uh's gradient is that times the mask.
+        var dUh = _dropped ? _dUhDropped.AsSpan(0, H * H) : Uh.Grad.Data.AsSpan(0, H * H);
+        if (_dropped) dUh.Clear();
         if (steps > 1)
-            gemm.Multiply(GemmVariant.TN, H, H, rows - batch, h.Slice(0, rows * H - stepLen), H, dh.Slice(stepLen), H, Uh.Grad.Data, H, accumulate: true);
+            gemm.Multiply(GemmVariant.TN, H, H, rows - batch, h.Slice(0, rows * H - stepLen), H, dh.Slice(stepLen), H, dUh, H, accumulate: true);
         if (!h0.IsEmpty)
-            gemm.Multiply(GemmVariant.TN, H, H, batch, h0, H, dh.Slice(0, stepLen), H, Uh.Grad.Data, H, accumulate: true);
+            gemm.Multiply(GemmVariant.TN, H, H, batch, h0, H, dh.Slice(0, stepLen), H, dUh, H, accumulate: true);
+        if (_dropped)
+        {
+            _weightDrop.Backward(dUh);
+            System.Numerics.Tensors.TensorPrimitives.Add(Uh.Grad.Data.AsSpan(0, H * H), dUh, Uh.Grad.Data.AsSpan(0, H * H));
+        }
         Kernels.AddColumnSums(dh, rows, H, B.Grad.Data);
         if (!dx.IsEmpty)
             gemm.Multiply(GemmVariant.NT, rows, InputDim, H, dh, H, Wh.Value.Data, H, dx, InputDim, accumulate: false);

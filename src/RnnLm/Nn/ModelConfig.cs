@@ -3,10 +3,12 @@ namespace RnnLm.Nn;
 /// <summary>
 /// The sizes of a recurrent language model. Dropout applies (in training) to the embeddings, between layers and
 /// before the head. TieWeights shares the embedding table with the head's weight; where HiddenDim ≠ EmbDim a
-/// projection [HiddenDim → EmbDim] comes before the head.
+/// projection [HiddenDim → EmbDim] comes before the head. WeightDropout drops elements of every recurrent
+/// matrix Uh (DropConnect, as AWD-LSTM's weight drop): one mask per layer and forward pass, shared by all steps
+/// and sequences of the batch.
 /// </summary>
 public sealed record ModelConfig(int VocabSize, int EmbDim, int HiddenDim, int NumLayers, int PadIndex = 0,
-    float Dropout = 0f, bool TieWeights = false)
+    float Dropout = 0f, bool TieWeights = false, float WeightDropout = 0f)
 {
     /// <summary>Throws an ArgumentException naming the first size that makes no sense.</summary>
     public void Validate()
@@ -19,5 +21,7 @@ public sealed record ModelConfig(int VocabSize, int EmbDim, int HiddenDim, int N
             throw new ArgumentException($"PadIndex must be in [0, {VocabSize}), got {PadIndex}.", nameof(PadIndex));
         if (!(Dropout >= 0 && Dropout < 1))
             throw new ArgumentException($"Dropout must be in [0, 1), got {Dropout}.", nameof(Dropout));
+        if (!(WeightDropout >= 0 && WeightDropout < 1))
+            throw new ArgumentException($"WeightDropout must be in [0, 1), got {WeightDropout}.", nameof(WeightDropout));
     }
 }

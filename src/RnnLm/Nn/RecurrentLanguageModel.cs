@@ -36,7 +36,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         config.Validate();
         Config = config;
         Embedding = AddModule("embedding", new Embedding(config.VocabSize, config.EmbDim, config.PadIndex));
-        Rnn = AddModule("rnn", new ElmanRnn(config.EmbDim, config.HiddenDim, config.NumLayers, config.Dropout));
+        Rnn = AddModule("rnn", new ElmanRnn(config.EmbDim, config.HiddenDim, config.NumLayers, config.Dropout, config.WeightDropout));
         if (config.TieWeights)
         {
             if (config.HiddenDim != config.EmbDim) Proj = AddModule("proj", new Linear(config.HiddenDim, config.EmbDim));
@@ -54,6 +54,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     public int StateLength(int batch) => Config.NumLayers * batch * Config.HiddenDim;
 
     private bool DropoutActive => Training && Config.Dropout > 0;
+    private bool AnyDropoutActive => Training && (Config.Dropout > 0 || Config.WeightDropout > 0);
 
     /// <summary>Allocates every buffer a batch of this size needs, so that later steps allocate nothing.</summary>
     public void Reserve(int batch, int steps)
@@ -167,7 +168,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     {
         bool drop = DropoutActive;
         if (drop) _embeddingDropout.Forward(x, DropoutRng);
-        Rnn.Forward(Gemm, steps, batch, x, h0, hN, drop ? DropoutRng : null);
+        Rnn.Forward(Gemm, steps, batch, x, h0, hN, AnyDropoutActive ? DropoutRng : null);
         var top = Rnn.Output;
         topDropped = top;
         if (drop)

@@ -133,8 +133,12 @@ public sealed class Trainer : IDisposable
                 _state = _state with { Epoch = _state.Epoch + 1, BatchIndex = 0 };
                 _carriedValid = false;
                 Array.Clear(_carried);
-                ValidateAndSave();
-                validatedHere = true;
+                // With --valid-every, validation follows the step count only (fewer pauses in a long run).
+                if (_options.ValidEvery == 0)
+                {
+                    ValidateAndSave();
+                    validatedHere = true;
+                }
             }
         }
         if (!validatedHere) ValidateAndSave();

@@ -55,12 +55,14 @@ public sealed record TrainingOptions
     /// <summary>Clip gradients to this global norm (0: no clipping).</summary>
     public double Clip { get; init; } = 0;
     public float Dropout { get; init; } = 0f;
+    /// <summary>DropConnect on the recurrent matrices Uh: the probability of dropping each element in training.</summary>
+    public float WeightDropout { get; init; } = 0f;
     public bool TieWeights { get; init; }
     public InitScheme Init { get; init; } = InitScheme.Book;
     public float InitRange { get; init; } = 0.1f;
     public int Seed { get; init; } = 42;
     public int Threads { get; init; } = Math.Max(1, Math.Min(Environment.ProcessorCount, 2));
-    /// <summary>Validate (and checkpoint) every this many steps; 0: at the end of each epoch only.</summary>
+    /// <summary>Validate (and checkpoint) every this many steps, and not at epoch ends; 0: at the end of each epoch only.</summary>
     public int ValidEvery { get; init; } = 0;
     /// <summary>Fraction of the training text held out for validation when no validation file is given.</summary>
     public double ValidFraction { get; init; } = 0.1;
@@ -87,6 +89,7 @@ public sealed record TrainingOptions
         if (!(Average >= 0 && Average <= 1)) throw new ArgumentException($"--average must be a fraction in [0, 1], got {Average}.", nameof(Average));
         Check.NonNegative(Clip, "--clip");
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"--dropout must be in [0, 1), got {Dropout}.", nameof(Dropout));
+        if (!(WeightDropout >= 0 && WeightDropout < 1)) throw new ArgumentException($"--weight-dropout must be in [0, 1), got {WeightDropout}.", nameof(WeightDropout));
         Check.Positive(InitRange, "--init-range");
         if (Threads < 1 || Threads > 64) throw new ArgumentException($"--threads must be in 1..64, got {Threads}.", nameof(Threads));
         if (ValidEvery < 0) throw new ArgumentException($"--valid-every must be 0 or positive, got {ValidEvery}.", nameof(ValidEvery));
@@ -94,5 +97,5 @@ public sealed record TrainingOptions
     }
 
     public ModelConfig ModelConfig(int vocabSize, int padIndex) =>
-        new(vocabSize, Emb, Hidden, Layers, padIndex, Dropout, TieWeights);
+        new(vocabSize, Emb, Hidden, Layers, padIndex, Dropout, TieWeights, WeightDropout);
 }

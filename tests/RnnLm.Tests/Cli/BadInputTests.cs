@@ -97,6 +97,7 @@ public class BadInputTests : IClassFixture<BadInputTests.TrainedCharModel>
     [InlineData("--lr", "-1", "--lr")]
     [InlineData("--layers", "0", "--layers")]
     [InlineData("--dropout", "1.5", "--dropout")]
+    [InlineData("--weight-dropout", "-0.1", "--weight-dropout")]
     [InlineData("--tokenizer", "bytes", "--tokenizer")]
     [InlineData("--mode", "sideways", "--mode")]
     [InlineData("--batch", "abc", "abc")]

@@ -42,4 +42,30 @@ public class DropoutTests
         Assert.Equal(reference.GetState(), rng.GetState());
         Assert.InRange(kept / (double)length, 1 - p - 0.05, 1 - p + 0.05);
     }
+
+    [Fact]
+    public void WeightDropChangesTrainingPassesOnlyAndLeavesTheWeightsAlone()
+    {
+        const int vocab = 20, batch = 3, steps = 5;
+        var config = new ModelConfig(vocab, 6, 10, 2);
+        using var plain = new RecurrentLanguageModel(config);
+        using var dropped = new RecurrentLanguageModel(config with { WeightDropout = 0.5f });
+        Initialization.Apply(plain, InitScheme.Book, new Rng(4));
+        Initialization.Apply(dropped, InitScheme.Book, new Rng(4));
+        var inputs = Enumerable.Range(0, batch * steps).Select(i => 1 + i % (vocab - 1)).ToArray();
+        var targets = inputs.Select(i => 1 + i % (vocab - 2)).ToArray();
+        double Loss(RecurrentLanguageModel m) => m.LossSum(inputs, targets, batch, steps, out _);
+        var uhBefore = dropped.Rnn.Layers[1].Uh.Value.Data.ToArray();
+
+        // Training mode: each pass draws a new mask, so the loss differs from the plain model's and between passes.
+        double a = Loss(dropped), b = Loss(dropped);
+        Assert.NotEqual(Loss(plain), a);
+        Assert.NotEqual(a, b);
+        // Evaluation: no mask, the same function as without weight drop.
+        plain.Eval();
+        dropped.Eval();
+        Assert.Equal(Loss(plain), Loss(dropped));
+        Assert.Equal(uhBefore, dropped.Rnn.Layers[1].Uh.Value.Data);
+        Assert.Throws<ArgumentException>(() => (config with { WeightDropout = 1f }).Validate());
+    }
 }

@@ -172,11 +172,13 @@ public class GradientCheckTests
     [InlineData(4, 4, false)]  // tied directly
     [InlineData(3, 5, false)]  // tied through a projection
     [InlineData(4, 4, true)]   // with dropout (the same masks for every evaluation)
-    public void ModelWithTiedHeadOrDropout(int emb, int hidden, bool dropout)
+    [InlineData(4, 4, true, 0.4f)]   // and weight drop on Uh
+    [InlineData(4, 4, false, 0.4f)]  // weight drop alone
+    public void ModelWithTiedHeadOrDropout(int emb, int hidden, bool dropout, float weightDropout = 0f)
     {
         var rng = new Rng(21);
         var cfg = new ModelConfig(VocabSize: 8, EmbDim: emb, HiddenDim: hidden, NumLayers: 2, PadIndex: 0,
-            Dropout: dropout ? 0.3f : 0f, TieWeights: !dropout);
+            Dropout: dropout ? 0.3f : 0f, TieWeights: !dropout && weightDropout == 0, WeightDropout: weightDropout);
         var model = new RecurrentLanguageModel(cfg);
         Initialization.Apply(model, InitScheme.SmallUniform, rng, 0.5f);
         int batch = 2, steps = 3;
@@ -195,7 +197,7 @@ public class GradientCheckTests
             CheckAgainstDifferences(p.Value.Data, p.Grad.Data, F, $"a {string.Join('x', p.Shape)} parameter",
                 i => p == emb0 && i < emb);
         }
-        if (!dropout)
+        if (cfg.TieWeights)
             Assert.Same(model.Embedding.Weight, model.Fc.Weight);
     }
 }

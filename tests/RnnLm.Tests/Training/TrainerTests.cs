@@ -51,6 +51,27 @@ public class TrainerTests
     }
 
     [Fact]
+    public void ValidEveryValidatesOnTheStepCountOnlyAndZeroAtEachEpochEnd()
+    {
+        using var tmp = new CliRunner.TempDir();
+        List<long> ValidationSteps(TrainingOptions o, string run)
+        {
+            var steps = new List<long>();
+            LanguageModel.Train(Text, null, o, tmp.File(run), progress: p => { if (p.ValidLoss != null) steps.Add(p.Step); }).Dispose();
+            return steps;
+        }
+        var byEpoch = ValidationSteps(Small with { Steps = null, Epochs = 3, ValidEvery = 0 }, "epochs");
+        Assert.Equal(3, byEpoch.Count);
+        long epoch = byEpoch[0];
+        Assert.Equal([epoch, 2 * epoch, 3 * epoch], byEpoch);
+
+        var byStep = ValidationSteps(Small with { Steps = null, Epochs = 3, ValidEvery = 50 }, "steps");
+        var want = Enumerable.Range(1, (int)(3 * epoch / 50)).Select(i => 50L * i).ToList();
+        if (3 * epoch % 50 != 0) want.Add(3 * epoch); // the end of the run
+        Assert.Equal(want, byStep);
+    }
+
+    [Fact]
     public void SgdStepIsPlainGradientDescentWithDecay()
     {
         var p = new Parameter(3);
