@@ -64,7 +64,7 @@ public static class TrainCommand
         null or "book" => new TrainingOptions(),
         "ptb" => new TrainingOptions
         {
-            Tokenizer = "word", Mode = DataMode.Stream, Layers = 1, Emb = 256, Hidden = 512, Ctx = 35, Batch = 64,
+            Tokenizer = "word", Mode = DataMode.Stream, Layers = 1, Emb = 320, Hidden = 512, Ctx = 35, Batch = 64,
             Lr = 2e-3, WeightDecay = 0.01, Schedule = LrSchedule.Cosine, Epochs = 100, Minutes = 59, Clip = 0.5, Average = 0.15,
             Dropout = 0.5f, TieWeights = true, Init = InitScheme.Book,
         },
