@@ -22,7 +22,6 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
     private readonly LaneWorker? _worker;
     private readonly Action _runLane1, _packInputGrad;
     private readonly PackedMatrix _wLogits = new(), _wInputGrad = new();
-    private readonly PackedMatrix[] _xPacked = [new(), new()];
 
     // The call in progress, for the lanes (spans cannot be kept in fields, so pinned pointers are).
     private Linear? _head;
@@ -152,22 +151,11 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
                 else sum += FastMath.SoftmaxCrossEntropyRow(row, bias, t, _backward, _scale, dbias);
             }
             if (!_backward) continue;
-            // dW += dlogitsᵀ·x, a slice of the vocabulary at a time so that the slice of dW being accumulated stays
-            // in the core's cache across the depth blocks (the same sums in the same order as one call).
-            _xPacked[lane].Pack(transposed: false, H, n, xs, H);
-            int gradRows = WeightGradRows(H);
-            for (int v0 = 0; v0 < V; v0 += gradRows)
-            {
-                int vc = Math.Min(gradRows, V - v0);
-                gemm.Multiply(GemmVariant.TN, vc, logits.Slice(v0), V, _xPacked[lane], dW.AsSpan(v0 * H, vc * H), H, accumulate: true);
-            }
+            gemm.Multiply(GemmVariant.TN, V, H, n, logits, V, xs, H, dW, H, accumulate: true);
             gemm.Multiply(GemmVariant.NN, n, logits, V, _wInputGrad, new Span<float>(_dx + (long)r0 * H, n * H), H, accumulate: false);
         }
         _loss[lane] = sum;
     }
-
-    /// <summary>Rows of the weight gradient accumulated per multiply: about 512 KB of it, whole row blocks of the kernel.</summary>
-    private static int WeightGradRows(int H) => Math.Max(1, (512 << 10) / (4 * H) / SgemmKernels.MC) * SgemmKernels.MC;
 
     public void Dispose()
     {
@@ -175,6 +163,5 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         foreach (var g in _gemm) g.Dispose();
         _wLogits.Dispose();
         _wInputGrad.Dispose();
-        foreach (var p in _xPacked) p.Dispose();
     }
 }

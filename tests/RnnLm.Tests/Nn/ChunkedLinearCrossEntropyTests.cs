@@ -6,7 +6,7 @@ namespace RnnLm.Tests.Nn;
 /// <summary>The fused output layer and loss against a plain double-precision computation of the same thing.</summary>
 public class ChunkedLinearCrossEntropyTests
 {
-    // A vocabulary large enough that the weight gradient is accumulated in several slices of the vocabulary.
+    // An odd vocabulary wider than one column block of the SGEMM (4080).
     private const int V = 9001, H = 64, Rows = 70, Ignore = 0;
 
     private sealed record Result(double Loss, float[] DW, float[] DB, float[] DX);
