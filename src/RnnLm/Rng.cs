@@ -6,12 +6,29 @@ namespace RnnLm;
 /// </summary>
 public sealed class Rng
 {
-    private ulong _s0, _s1, _s2, _s3;
+    private State _state;
+
+    /// <summary>The generator's 256 bits; Next is one step of xoshiro256**.</summary>
+    private struct State
+    {
+        public ulong S0, S1, S2, S3;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public ulong Next()
+        {
+            ulong result = ulong.RotateLeft(S1 * 5, 7) * 9;
+            ulong t = S1 << 17;
+            S2 ^= S0; S3 ^= S1; S1 ^= S2; S0 ^= S3;
+            S2 ^= t;
+            S3 = ulong.RotateLeft(S3, 45);
+            return result;
+        }
+    }
 
     public Rng(ulong seed)
     {
         ulong x = seed;
-        _s0 = SplitMix(ref x); _s1 = SplitMix(ref x); _s2 = SplitMix(ref x); _s3 = SplitMix(ref x);
+        _state = new State { S0 = SplitMix(ref x), S1 = SplitMix(ref x), S2 = SplitMix(ref x), S3 = SplitMix(ref x) };
     }
 
     private static ulong SplitMix(ref ulong x)
@@ -22,15 +39,7 @@ public sealed class Rng
         return z ^ (z >> 31);
     }
 
-    public ulong NextULong()
-    {
-        ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
-        ulong t = _s1 << 17;
-        _s2 ^= _s0; _s3 ^= _s1; _s1 ^= _s2; _s0 ^= _s3;
-        _s2 ^= t;
-        _s3 = ulong.RotateLeft(_s3, 45);
-        return result;
-    }
+    public ulong NextULong() => _state.Next();
 
     /// <summary>
     /// Fills dest with the next dest.Length numbers, the same as calling NextULong that many times; faster, as the
@@ -38,16 +47,9 @@ public sealed class Rng
     /// </summary>
     public void Fill(Span<ulong> dest)
     {
-        ulong s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
-        for (int i = 0; i < dest.Length; i++)
-        {
-            dest[i] = ulong.RotateLeft(s1 * 5, 7) * 9;
-            ulong t = s1 << 17;
-            s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
-            s2 ^= t;
-            s3 = ulong.RotateLeft(s3, 45);
-        }
-        _s0 = s0; _s1 = s1; _s2 = s2; _s3 = s3;
+        var state = _state;
+        for (int i = 0; i < dest.Length; i++) dest[i] = state.Next();
+        _state = state;
     }
 
     /// <summary>A float uniform in [0, 1), from 24 random bits.</summary>
@@ -73,12 +75,12 @@ public sealed class Rng
         }
     }
 
-    public ulong[] GetState() => [_s0, _s1, _s2, _s3];
+    public ulong[] GetState() => [_state.S0, _state.S1, _state.S2, _state.S3];
 
     public void SetState(ReadOnlySpan<ulong> state)
     {
         if (state.Length != 4) throw new ArgumentException($"state must have 4 words, got {state.Length}.", nameof(state));
         if ((state[0] | state[1] | state[2] | state[3]) == 0) throw new ArgumentException("state must not be all zero.", nameof(state));
-        _s0 = state[0]; _s1 = state[1]; _s2 = state[2]; _s3 = state[3];
+        _state = new State { S0 = state[0], S1 = state[1], S2 = state[2], S3 = state[3] };
     }
 }
