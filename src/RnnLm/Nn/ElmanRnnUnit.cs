@@ -27,6 +27,10 @@ public sealed class ElmanRnnUnit : Module, IDisposable
     /// <summary>The probability of dropping each element of Uh in training (DropConnect; 0: off).</summary>
     public float WeightDropout => _weightDrop.P;
 
+    /// <summary>The recurrent matrix of the last forward pass: Uh, or Uh·mask under weight drop.</summary>
+    private ReadOnlySpan<float> RecurrentWeight =>
+        _dropped ? _uhDropped.AsSpan(0, HiddenDim * HiddenDim) : Uh.Value.Data.AsSpan(0, HiddenDim * HiddenDim);
+
     public ElmanRnnUnit(int inputDim, int hiddenDim, float weightDropout = 0f)
     {
         _weightDrop = new Dropout(weightDropout);
@@ -63,8 +67,7 @@ public sealed class ElmanRnnUnit : Module, IDisposable
             Uh.Value.Data.AsSpan(0, H * H).CopyTo(_uhDropped);
             _weightDrop.Forward(_uhDropped.AsSpan(0, H * H), weightDropRng!);
         }
-        var uh = _dropped ? _uhDropped.AsSpan(0, H * H) : Uh.Value.Data.AsSpan(0, H * H);
-        if (steps > 1 || !h0.IsEmpty) _uh.Pack(transposed: false, H, H, uh, H);
+        if (steps > 1 || !h0.IsEmpty) _uh.Pack(transposed: false, H, H, RecurrentWeight, H);
         for (int t = 0; t < steps; t++)
         {
             var ht = h.Slice(t * stepLen, stepLen);
@@ -92,8 +95,7 @@ public sealed class ElmanRnnUnit : Module, IDisposable
         if (!dx.IsEmpty) Check.Length(dx, (long)rows * InputDim, nameof(dx));
         if (!dh0.IsEmpty) Check.Length(dh0, (long)stepLen, nameof(dh0));
 
-        var uh = _dropped ? _uhDropped.AsSpan(0, H * H) : Uh.Value.Data.AsSpan(0, H * H);
-        if (steps > 1 || !dh0.IsEmpty) _uhT.Pack(transposed: true, H, H, uh, H);
+        if (steps > 1 || !dh0.IsEmpty) _uhT.Pack(transposed: true, H, H, RecurrentWeight, H);
         for (int t = steps - 1; t >= 0; t--)
         {
             var g = dh.Slice(t * stepLen, stepLen);

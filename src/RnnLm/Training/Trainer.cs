@@ -214,9 +214,7 @@ public sealed class Trainer : IDisposable
             valid = validTrained = Evaluator.Evaluate(_model, _valid).MeanLoss;
             if (averaged)
             {
-                _average!.SwapIn();
-                try { validAveraged = Evaluator.Evaluate(_model, _valid).MeanLoss; }
-                finally { _average.SwapOut(); }
+                validAveraged = _average!.WithAverage(() => Evaluator.Evaluate(_model, _valid).MeanLoss);
                 useAverage = validAveraged < validTrained;
                 if (useAverage) valid = validAveraged;
             }
@@ -240,9 +238,7 @@ public sealed class Trainer : IDisposable
             if (useAverage)
             {
                 // best.ckpt is the model to use: here the averaged weights (its optimiser state is the trained weights').
-                _average!.SwapIn();
-                try { ckpt = Checkpoint.Capture(_model, _tokenizer, _state, _optimizer, _carriedValid ? _carried : default); }
-                finally { _average.SwapOut(); }
+                ckpt = _average!.WithAverage(() => Checkpoint.Capture(_model, _tokenizer, _state, _optimizer, _carriedValid ? _carried : default));
             }
             ckpt.Save(Path.Combine(_outDir, ModelDirectory.BestFile));
         }

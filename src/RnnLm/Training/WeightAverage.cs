@@ -67,6 +67,15 @@ public sealed class WeightAverage
         _swapped = false;
     }
 
+    /// <summary>Runs action with the averaged weights in the model, then puts the trained weights back.</summary>
+    public T WithAverage<T>(Func<T> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        SwapIn();
+        try { return action(); }
+        finally { SwapOut(); }
+    }
+
     /// <summary>The averaged tensors by checkpoint name (NamePrefix + parameter name), copied.</summary>
     public IEnumerable<KeyValuePair<string, float[]>> Tensors() =>
         _parameters.Select((p, i) => new KeyValuePair<string, float[]>(NamePrefix + p.Name, (float[])_mean[i].Clone()));

@@ -8,9 +8,9 @@ namespace RnnLm.Tests.Training;
 
 public class TrainerTests
 {
-    private static readonly string Text = string.Concat(Enumerable.Range(0, 300).Select(i => $"line {i % 17} of the text, word {i % 5}.\n"));
+    internal static readonly string Text = string.Concat(Enumerable.Range(0, 300).Select(i => $"line {i % 17} of the text, word {i % 5}.\n"));
 
-    private static TrainingOptions Small => new()
+    internal static TrainingOptions Small => new()
     {
         Tokenizer = "char", Mode = DataMode.Stream, Layers = 1, Emb = 8, Hidden = 16, Ctx = 16, Batch = 4,
         Lr = 3e-3, Steps = 6, ValidEvery = 3, Threads = 1,

@@ -6,14 +6,10 @@ namespace RnnLm.Tests.Training;
 
 public class WeightAverageTests
 {
-    private static readonly string Text = string.Concat(Enumerable.Range(0, 300).Select(i => $"line {i % 17} of the text, word {i % 5}.\n"));
+    private static string Text => TrainerTests.Text;
 
     // A constant learning rate, so that a run of k steps is the first k steps of a longer run.
-    private static TrainingOptions Small => new()
-    {
-        Tokenizer = "char", Mode = DataMode.Stream, Layers = 1, Emb = 8, Hidden = 16, Ctx = 16, Batch = 4,
-        Lr = 3e-3, Steps = 8, ValidEvery = 4, Threads = 1, Dropout = 0.1f,
-    };
+    private static TrainingOptions Small => TrainerTests.Small with { Steps = 8, ValidEvery = 4, Dropout = 0.1f };
 
     private static Checkpoint Last(string run) => Checkpoint.Load(Path.Combine(run, ModelDirectory.LastFile));
     private static Checkpoint Best(string run) => Checkpoint.Load(Path.Combine(run, ModelDirectory.BestFile));
