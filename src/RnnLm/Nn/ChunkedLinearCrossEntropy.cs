@@ -11,6 +11,10 @@ namespace RnnLm.Nn;
 /// second lane's weight gradient is added to the first's at the end, so the result is the same bits whatever
 /// the number of threads. The weight is packed for the kernel once per call (one copy for the logits, one for the
 /// input gradient), and every block of both lanes reads those copies instead of packing it again.
+/// A block of logits is stored in vocabulary slices of <see cref="SgemmKernels.SliceWidth"/> columns, each slice a
+/// contiguous [rows, SliceWidth] matrix: the weight gradient then reads G one contiguous slice at a time instead of
+/// a short piece of every row (which ran at a third of the memory's speed), and the input gradient reads the same
+/// slice while it is still in cache. At the book sizes this took the training step from 568 to 527 ms.
 /// </summary>
 public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
 {
@@ -58,7 +62,7 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         int V = head.OutFeatures, H = head.InFeatures;
         var w = head.Weight.Value.Data.AsSpan(0, V * H);
         if (forLogits) _wLogits.Pack(transposed: true, V, H, w, H);
-        else _wInputGrad.Pack(transposed: false, H, V, w, H);
+        else _wInputGrad.PackSliced(H, V, w, H);
     }
 
     /// <summary>
@@ -77,8 +81,9 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         int maxRows = ChunkRows ?? (int)Math.Clamp(BlockBytes / (4L * V), 64, 4096);
         int perLane = (rows + 2 * maxRows - 1) / (2 * maxRows);
         int block = (rows + 2 * perLane - 1) / (2 * perLane);
+        long chunk = (long)Slices(V) * block * SliceWidth;
         for (int l = 0; l < Lanes; l++)
-            if (_chunk[l].Length < block * V) _chunk[l] = new float[block * V];
+            if (_chunk[l].Length < chunk) _chunk[l] = new float[chunk];
         if (backward)
         {
             if (_dW1.Length < V * H) { _dW1 = new float[V * H]; _db1 = new float[V]; }
@@ -135,27 +140,39 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         var db = lane == 0 ? head.Bias.Grad.Data : _db1;
         double sum = 0;
         int first = lane == 0 ? 0 : _split, end = lane == 0 ? _split : _blocks;
-        for (int blk = first; blk < end; blk++)
+        var bias = head.Bias.Value.Data;
+        fixed (float* pb = bias, pdb = db, pchunk = _chunk[lane])
         {
-            int r0 = blk * _block, n = Math.Min(_block, _rows - r0);
-            var logits = _chunk[lane].AsSpan(0, n * V);
-            var xs = new ReadOnlySpan<float>(_x + (long)r0 * H, n * H);
-            gemm.Multiply(GemmVariant.NT, n, xs, H, _wLogits, logits, V, accumulate: false);
-            var bias = head.Bias.Value.Data.AsSpan(0, V);
-            var dbias = _backward ? db.AsSpan(0, V) : default;
-            for (int r = 0; r < n; r++)
+            for (int blk = first; blk < end; blk++)
             {
-                int t = _targets[r0 + r];
-                var row = logits.Slice(r * V, V);
-                if (t == ignore) row.Clear();
-                else sum += FastMath.SoftmaxCrossEntropyRow(row, bias, t, _backward, _scale, dbias);
+                int r0 = blk * _block, n = Math.Min(_block, _rows - r0), stride = n * SliceWidth;
+                var logits = _chunk[lane].AsSpan(0, Slices(V) * stride);
+                var xs = new ReadOnlySpan<float>(_x + (long)r0 * H, n * H);
+                // The logits in vocabulary slices: slice s holds columns [s·SliceWidth, (s+1)·SliceWidth) as [n, SliceWidth].
+                gemm.LogitsSliced(n, xs, H, _wLogits, logits, stride);
+                for (int r = 0; r < n; r++)
+                {
+                    int t = _targets[r0 + r];
+                    if (t == ignore)
+                    {
+                        for (int v0 = 0, sl = 0; v0 < V; v0 += SliceWidth, sl++)
+                            logits.Slice(sl * stride + r * SliceWidth, Math.Min(SliceWidth, V - v0)).Clear();
+                    }
+                    else sum += FastMath.SegmentedRow(pchunk + r * SliceWidth, stride, SliceWidth, V, pb, t, _backward, _scale,
+                        _backward ? pdb : null);
+                }
+                if (!_backward) continue;
+                gemm.OutputGradients(n, logits, stride, xs, H, _wInputGrad, dW.AsSpan(0, V * H), H,
+                    new Span<float>(_dx + (long)r0 * H, n * H), H, accumulateDx: false);
             }
-            if (!_backward) continue;
-            gemm.Multiply(GemmVariant.TN, V, H, n, logits, V, xs, H, dW, H, accumulate: true);
-            gemm.Multiply(GemmVariant.NN, n, logits, V, _wInputGrad, new Span<float>(_dx + (long)r0 * H, n * H), H, accumulate: false);
         }
         _loss[lane] = sum;
     }
+
+    private const int SliceWidth = SgemmKernels.SliceWidth;
+
+    /// <summary>The vocabulary slices of a block of logits.</summary>
+    private static int Slices(int vocab) => (vocab + SliceWidth - 1) / SliceWidth;
 
     public void Dispose()
     {

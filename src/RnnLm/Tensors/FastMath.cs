@@ -141,106 +141,167 @@ public static class FastMath
             }
             return Math.Log(s0) + mx - picked0;
         }
-        ref float rr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(row);
-        ref float br = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(bias);
-        bool wide = Wide;
-        int i = 0;
-        // The maximum is exact whatever the order; the 16-lane pass folds into the 8-lane one.
-        var vmax = Vector256.Create(float.NegativeInfinity);
-        if (wide)
+        if (!dbias.IsEmpty && dbias.Length != n) throw new ArgumentException($"dbias has {dbias.Length} elements, the row {n}.", nameof(dbias));
+        unsafe
         {
-            var vmax16 = Vector512.Create(float.NegativeInfinity);
-            for (; i <= n - 16; i += 16)
-            {
-                var v = Avx512F.Add(Vector512.LoadUnsafe(ref rr, (nuint)i), Vector512.LoadUnsafe(ref br, (nuint)i));
-                v.StoreUnsafe(ref rr, (nuint)i);
-                vmax16 = Avx512F.Max(vmax16, v);
-            }
-            vmax = Avx.Max(vmax16.GetLower(), vmax16.GetUpper());
+            fixed (float* pr = row, pb = bias, pd = dbias)
+                return SegmentedRow(pr, 0, n, n, pb, target, gradient, scale, dbias.IsEmpty ? null : pd);
         }
-        for (; i <= n - 8; i += 8)
-        {
-            var v = Avx.Add(Vector256.LoadUnsafe(ref rr, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i));
-            v.StoreUnsafe(ref rr, (nuint)i);
-            vmax = Avx.Max(vmax, v);
-        }
-        float max = float.NegativeInfinity;
-        for (int k = 0; k < 8; k++) max = MathF.Max(max, vmax.GetElement(k));
-        for (; i < n; i++) { row[i] += bias[i]; max = MathF.Max(max, row[i]); }
-        float picked = row[target];
+    }
 
-        // The sum keeps two 8-lane partial sums, one for the first and one for the second half of every 16
-        // elements (the two halves of one 16-lane register), so both paths add in the same order.
+    /// <summary>
+    /// <see cref="SoftmaxCrossEntropyRow"/> for a row of n elements stored in segments: elements [s·width, (s+1)·width)
+    /// start at row + s·stride. width must be a multiple of 16 unless there is one segment. The same bits as the row
+    /// stored whole. bias and dbias (null: none) are contiguous. Needs AVX2/FMA (<see cref="Accelerated"/>).
+    /// </summary>
+    internal static unsafe double SegmentedRow(float* row, nint stride, int width, int n, float* bias, int target,
+        bool gradient, float scale, float* dbias)
+    {
+        if ((uint)target >= (uint)n) throw new ArgumentException($"target {target} is outside [0, {n}).", nameof(target));
+        if (width < n && width % 16 != 0) throw new ArgumentException($"width must be a multiple of 16, got {width}.", nameof(width));
+        int segments = (n + width - 1) / width;
+        if (!Accelerated) return PortableSegmentedRow(row, stride, width, n, bias, target, gradient, scale, dbias);
+        bool wide = Wide;
+
+        // Pass 1: row += bias, and the maximum (exact whatever the order).
+        var vmax = Vector256.Create(float.NegativeInfinity);
+        var vmax16 = Vector512.Create(float.NegativeInfinity);
+        float max = float.NegativeInfinity;
+        for (int sgm = 0; sgm < segments; sgm++)
+        {
+            float* r = row + sgm * stride, b = bias + sgm * width;
+            int len = Math.Min(width, n - sgm * width), i = 0;
+            if (wide)
+                for (; i <= len - 16; i += 16)
+                {
+                    var v = Avx512F.Add(Avx512F.LoadVector512(r + i), Avx512F.LoadVector512(b + i));
+                    Avx512F.Store(r + i, v);
+                    vmax16 = Avx512F.Max(vmax16, v);
+                }
+            for (; i <= len - 8; i += 8)
+            {
+                var v = Avx.Add(Avx.LoadVector256(r + i), Avx.LoadVector256(b + i));
+                Avx.Store(r + i, v);
+                vmax = Avx.Max(vmax, v);
+            }
+            for (; i < len; i++) { r[i] += b[i]; max = MathF.Max(max, r[i]); }
+        }
+        if (wide) vmax = Avx.Max(vmax, Avx.Max(vmax16.GetLower(), vmax16.GetUpper()));
+        for (int k = 0; k < 8; k++) max = MathF.Max(max, vmax.GetElement(k));
+        float* pt = row + (target / width) * stride + target % width;
+        float picked = *pt;
+
+        // Pass 2: row = exp(row - max) and its sum. The sum keeps two 8-lane partial sums, one for the first and
+        // one for the second half of every 16 elements (the two halves of one 16-lane register), then the last
+        // 8-block goes into the first and the last few elements are added one by one: the same order on both paths
+        // and for any segment width.
         var vm = Vector256.Create(max);
+        var vm16 = Vector512.Create(max);
+        var sum16 = Vector512<float>.Zero;
         var sumLo = Vector256<float>.Zero;
         var sumHi = Vector256<float>.Zero;
-        i = 0;
-        if (wide)
+        float* tail = null;
+        int tailLen = 0;
+        for (int sgm = 0; sgm < segments; sgm++)
         {
-            var vm16 = Vector512.Create(max);
-            var sum16 = Vector512<float>.Zero;
-            for (; i <= n - 16; i += 16)
-            {
-                var e = Exp(Avx512F.Subtract(Vector512.LoadUnsafe(ref rr, (nuint)i), vm16));
-                e.StoreUnsafe(ref rr, (nuint)i);
-                sum16 = Avx512F.Add(sum16, e);
-            }
-            sumLo = sum16.GetLower();
-            sumHi = sum16.GetUpper();
+            float* r = row + sgm * stride;
+            int len = Math.Min(width, n - sgm * width), i = 0;
+            if (wide)
+                for (; i <= len - 16; i += 16)
+                {
+                    var e = Exp(Avx512F.Subtract(Avx512F.LoadVector512(r + i), vm16));
+                    Avx512F.Store(r + i, e);
+                    sum16 = Avx512F.Add(sum16, e);
+                }
+            else
+                for (; i <= len - 16; i += 16)
+                {
+                    var e0 = Exp(Avx.Subtract(Avx.LoadVector256(r + i), vm));
+                    var e1 = Exp(Avx.Subtract(Avx.LoadVector256(r + i + 8), vm));
+                    Avx.Store(r + i, e0);
+                    Avx.Store(r + i + 8, e1);
+                    sumLo = Avx.Add(sumLo, e0);
+                    sumHi = Avx.Add(sumHi, e1);
+                }
+            if (i < len) { tail = r + i; tailLen = len - i; }
         }
-        else
+        if (wide) { sumLo = sum16.GetLower(); sumHi = sum16.GetUpper(); }
+        int t0 = 0;
+        if (tailLen >= 8)
         {
-            for (; i <= n - 16; i += 16)
-            {
-                var e0 = Exp(Avx.Subtract(Vector256.LoadUnsafe(ref rr, (nuint)i), vm));
-                var e1 = Exp(Avx.Subtract(Vector256.LoadUnsafe(ref rr, (nuint)(i + 8)), vm));
-                e0.StoreUnsafe(ref rr, (nuint)i);
-                e1.StoreUnsafe(ref rr, (nuint)(i + 8));
-                sumLo = Avx.Add(sumLo, e0);
-                sumHi = Avx.Add(sumHi, e1);
-            }
-        }
-        if (i <= n - 8)
-        {
-            var e = Exp(Avx.Subtract(Vector256.LoadUnsafe(ref rr, (nuint)i), vm));
-            e.StoreUnsafe(ref rr, (nuint)i);
+            var e = Exp(Avx.Subtract(Avx.LoadVector256(tail), vm));
+            Avx.Store(tail, e);
             sumLo = Avx.Add(sumLo, e);
-            i += 8;
+            t0 = 8;
         }
         float sum = Vector256.Sum(Avx.Add(sumLo, sumHi));
-        for (; i < n; i++) { row[i] = MathF.Exp(row[i] - max); sum += row[i]; }
+        for (int i = t0; i < tailLen; i++) { tail[i] = MathF.Exp(tail[i] - max); sum += tail[i]; }
         double loss = Math.Log(sum) + max - picked;
         if (!gradient) return loss;
 
+        // Pass 3: row = scale·softmax, dbias += row; then the target's one-hot.
         float factor = scale / sum;
         var vs = Vector256.Create(factor);
-        bool withBias = !dbias.IsEmpty;
-        if (withBias && dbias.Length != n) throw new ArgumentException($"dbias has {dbias.Length} elements, the row {n}.", nameof(dbias));
-        ref float dr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(dbias);
-        i = 0;
-        if (wide)
+        var vs16 = Vector512.Create(factor);
+        bool withBias = dbias != null;
+        for (int sgm = 0; sgm < segments; sgm++)
         {
-            var vs16 = Vector512.Create(factor);
-            for (; i <= n - 16; i += 16)
+            float* r = row + sgm * stride, d = dbias + sgm * width;
+            int len = Math.Min(width, n - sgm * width), i = 0;
+            if (wide)
+                for (; i <= len - 16; i += 16)
+                {
+                    var g = Avx512F.Multiply(Avx512F.LoadVector512(r + i), vs16);
+                    Avx512F.Store(r + i, g);
+                    if (withBias) Avx512F.Store(d + i, Avx512F.Add(Avx512F.LoadVector512(d + i), g));
+                }
+            for (; i <= len - 8; i += 8)
             {
-                var g = Avx512F.Multiply(Vector512.LoadUnsafe(ref rr, (nuint)i), vs16);
-                g.StoreUnsafe(ref rr, (nuint)i);
-                if (withBias) Avx512F.Add(Vector512.LoadUnsafe(ref dr, (nuint)i), g).StoreUnsafe(ref dr, (nuint)i);
+                var g = Avx.Multiply(Avx.LoadVector256(r + i), vs);
+                Avx.Store(r + i, g);
+                if (withBias) Avx.Store(d + i, Avx.Add(Avx.LoadVector256(d + i), g));
+            }
+            for (; i < len; i++)
+            {
+                r[i] *= factor;
+                if (withBias) d[i] += r[i];
             }
         }
-        for (; i <= n - 8; i += 8)
-        {
-            var g = Avx.Multiply(Vector256.LoadUnsafe(ref rr, (nuint)i), vs);
-            g.StoreUnsafe(ref rr, (nuint)i);
-            if (withBias) Avx.Add(Vector256.LoadUnsafe(ref dr, (nuint)i), g).StoreUnsafe(ref dr, (nuint)i);
-        }
-        for (; i < n; i++)
-        {
-            row[i] *= factor;
-            if (withBias) dbias[i] += row[i];
-        }
-        row[target] -= scale;
+        *pt -= scale;
         if (withBias) dbias[target] -= scale;
+        return loss;
+    }
+
+    /// <summary><see cref="SegmentedRow"/> one element at a time, for CPUs without AVX2/FMA.</summary>
+    private static unsafe double PortableSegmentedRow(float* row, nint stride, int width, int n, float* bias, int target,
+        bool gradient, float scale, float* dbias)
+    {
+        float max = float.NegativeInfinity;
+        for (int i = 0; i < n; i++)
+        {
+            float* p = row + (i / width) * stride + i % width;
+            *p += bias[i];
+            max = MathF.Max(max, *p);
+        }
+        float* pt = row + (target / width) * stride + target % width;
+        float picked = *pt, sum = 0;
+        for (int i = 0; i < n; i++)
+        {
+            float* p = row + (i / width) * stride + i % width;
+            *p = MathF.Exp(*p - max);
+            sum += *p;
+        }
+        double loss = Math.Log(sum) + max - picked;
+        if (!gradient) return loss;
+        float factor = scale / sum;
+        for (int i = 0; i < n; i++)
+        {
+            float* p = row + (i / width) * stride + i % width;
+            *p *= factor;
+            if (dbias != null) dbias[i] += *p;
+        }
+        *pt -= scale;
+        if (dbias != null) dbias[target] -= scale;
         return loss;
     }
 }

@@ -21,12 +21,23 @@ public sealed unsafe class PackedMatrix : IDisposable
     /// <summary>Whether B was stored [n, k] (used as Bᵀ, the NT variant) rather than [k, n] (NN, TN).</summary>
     public bool Transposed { get; private set; }
 
+    /// <summary>Packed by <see cref="PackSliced"/>: for <see cref="SgemmEngine.OutputGradients"/> only.</summary>
+    public bool Sliced { get; private set; }
+
     internal float* Data => _data;
 
     /// <summary>
     /// Packs op(B): B stored [n, k] with row stride ldb when transposed, else [k, n]. Replaces earlier contents.
     /// </summary>
-    public void Pack(bool transposed, int n, int k, ReadOnlySpan<float> b, int ldb)
+    public void Pack(bool transposed, int n, int k, ReadOnlySpan<float> b, int ldb) => Pack(transposed, sliced: false, n, k, b, ldb);
+
+    /// <summary>
+    /// Packs B [k, n] (row-major, row stride ldb) for <see cref="SgemmEngine.OutputGradients"/>: the output layer's
+    /// weight for the input gradient, its k dimension (the vocabulary) in slices of <see cref="SgemmKernels.SliceWidth"/>.
+    /// </summary>
+    public void PackSliced(int n, int k, ReadOnlySpan<float> b, int ldb) => Pack(transposed: false, sliced: true, n, k, b, ldb);
+
+    private void Pack(bool transposed, bool sliced, int n, int k, ReadOnlySpan<float> b, int ldb)
     {
         ObjectDisposedException.ThrowIf(_capacity < 0, this);
         Check.Positive(n, nameof(n));
@@ -44,8 +55,12 @@ public sealed unsafe class PackedMatrix : IDisposable
             _data = (float*)NativeMemory.AlignedAlloc((nuint)floats * sizeof(float), 64);
             _capacity = floats;
         }
-        fixed (float* pb = b) SgemmKernels.PackB(transposed, n, k, pb, ldb, _data);
-        N = n; K = k; Transposed = transposed;
+        fixed (float* pb = b)
+        {
+            if (sliced) SgemmKernels.PackBSliced(n, k, pb, ldb, _data);
+            else SgemmKernels.PackB(transposed, n, k, pb, ldb, _data);
+        }
+        N = n; K = k; Transposed = transposed; Sliced = sliced;
     }
 
     public void Dispose()

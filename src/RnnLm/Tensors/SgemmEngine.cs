@@ -96,6 +96,7 @@ public sealed unsafe class SgemmEngine : IDisposable
         if (variant is not (GemmVariant.NN or GemmVariant.NT or GemmVariant.TN))
             throw new ArgumentOutOfRangeException(nameof(variant), variant, $"variant must be NN, NT or TN, got {variant}.");
         if (b.K == 0) throw new ArgumentException("The packed matrix is empty: call Pack first.", nameof(b));
+        if (b.Sliced) throw new ArgumentException("This matrix was packed in slices for OutputGradients, not for Multiply.", nameof(b));
         if ((variant == GemmVariant.NT) != b.Transposed)
             throw new ArgumentException($"A {(b.Transposed ? "transposed" : "non-transposed")} packed B does not fit variant {variant}.", nameof(b));
         if (m < 0) throw new ArgumentException($"m must be non-negative, got {m}.", nameof(m));
@@ -117,6 +118,59 @@ public sealed unsafe class SgemmEngine : IDisposable
             }
             RunParallel(parts, variant, m, n, k, pa, lda, null, 0, pc, ldc, accumulate, b.Data);
         }
+    }
+
+    /// <summary>
+    /// The output layer's logits for one block of rows, on the calling thread, in vocabulary slices: G = X·Wᵀ with
+    /// columns [s·SliceWidth, (s+1)·SliceWidth) of G stored as a [rows, SliceWidth] matrix at g[s·sliceStride].
+    /// x is [rows, K] with row stride ldx; wT is W [V, K] packed transposed (Pack(true, V, K, W, K)). The same bits
+    /// as Multiply(NT, rows, x, ldx, wT, ...).
+    /// </summary>
+    internal void LogitsSliced(int rows, ReadOnlySpan<float> x, int ldx, PackedMatrix wT, Span<float> g, int sliceStride)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(wT);
+        if (wT.Sliced || !wT.Transposed) throw new ArgumentException("The weight must be packed transposed (Pack(true, ...)).", nameof(wT));
+        int V = wT.N, K = wT.K, slices = (V + SgemmKernels.SliceWidth - 1) / SgemmKernels.SliceWidth;
+        if (rows < 1) throw new ArgumentException($"rows must be positive, got {rows}.", nameof(rows));
+        if (sliceStride < rows * SgemmKernels.SliceWidth)
+            throw new ArgumentException($"sliceStride must be at least {rows * SgemmKernels.SliceWidth}, got {sliceStride}.", nameof(sliceStride));
+        long need = (long)(slices - 1) * sliceStride + (long)rows * SgemmKernels.SliceWidth;
+        if (g.Length < need) throw new ArgumentException($"g has {g.Length} elements, needs at least {need}.", nameof(g));
+        CheckOperand(x.Length, rows, K, ldx, nameof(x), nameof(ldx));
+        fixed (float* px = x)
+        fixed (float* pg = g)
+            SgemmKernels.LogitsSliced(_buffers, rows, V, K, px, ldx, wT.Data, pg, sliceStride);
+    }
+
+    /// <summary>
+    /// The output layer's two gradient multiplies for one block of rows, on the calling thread: dW [V, H] += Gᵀ·X and
+    /// dX [rows, H] = G·W (dX += G·W with accumulateDx). G is the logits gradient in vocabulary slices (see
+    /// <see cref="SgemmKernels.OutputGradients"/>: slice s is [rows, SliceWidth] at g[s·sliceStride]); w is W [V, H]
+    /// packed by <see cref="PackedMatrix.PackSliced"/>(H, V). dW comes out the same bits as Multiply(TN, V, H, rows,
+    /// G, X) accumulating into it.
+    /// </summary>
+    internal void OutputGradients(int rows, ReadOnlySpan<float> g, int sliceStride, ReadOnlySpan<float> x, int ldx, PackedMatrix w,
+        Span<float> dW, int lddw, Span<float> dX, int lddx, bool accumulateDx)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(w);
+        if (!w.Sliced) throw new ArgumentException("The weight must be packed with PackSliced.", nameof(w));
+        int V = w.K, H = w.N, slices = (V + SgemmKernels.SliceWidth - 1) / SgemmKernels.SliceWidth;
+        if (H > SgemmKernels.NC) throw new ArgumentException($"H must be at most {SgemmKernels.NC}, got {H}.", nameof(w));
+        if (rows < 1) throw new ArgumentException($"rows must be positive, got {rows}.", nameof(rows));
+        if (sliceStride < rows * SgemmKernels.SliceWidth)
+            throw new ArgumentException($"sliceStride must be at least {rows * SgemmKernels.SliceWidth}, got {sliceStride}.", nameof(sliceStride));
+        long need = (long)(slices - 1) * sliceStride + (long)rows * SgemmKernels.SliceWidth;
+        if (g.Length < need) throw new ArgumentException($"g has {g.Length} elements, needs at least {need}.", nameof(g));
+        CheckOperand(x.Length, rows, H, ldx, nameof(x), nameof(ldx));
+        CheckOperand(dW.Length, V, H, lddw, nameof(dW), nameof(lddw));
+        CheckOperand(dX.Length, rows, H, lddx, nameof(dX), nameof(lddx));
+        fixed (float* pg = g)
+        fixed (float* px = x)
+        fixed (float* pdw = dW)
+        fixed (float* pdx = dX)
+            SgemmKernels.OutputGradients(_buffers, rows, V, H, pg, sliceStride, px, ldx, w.Data, pdw, lddw, pdx, lddx, accumulateDx);
     }
 
     /// <summary>c[1, n] (+)= op(a)[1, k] · op(b), on the calling thread whatever the thread count.</summary>

@@ -159,6 +159,107 @@ internal static unsafe class SgemmKernels
         }
     }
 
+    /// <summary>
+    /// The width of the vocabulary slices of the output layer (<see cref="OutputGradients"/>): a multiple of NR and
+    /// MR that divides NC, so a slice of a packed B never straddles two column blocks.
+    /// </summary>
+    public const int SliceWidth = 240;
+
+    /// <summary>
+    /// Packs B [k, n] (row-major, NN) into panels with k blocks of <see cref="SliceWidth"/> rather than
+    /// <see cref="KBlock"/>: the layout <see cref="OutputGradients"/> reads. Takes <see cref="PackedBFloats"/> floats.
+    /// </summary>
+    public static void PackBSliced(int n, int k, float* b, nint ldb, float* dst)
+    {
+        for (int pc = 0; pc < k; pc += SliceWidth)
+            PackBN(b, ldb, pc, 0, Math.Min(SliceWidth, k - pc), n, dst + (nint)RoundUp(n, NR) * pc, UseAvx);
+    }
+
+    /// <summary>
+    /// Where the columns [col0, col0 + cols) of a packed op(B) [k, n] lie: the start of their column block, that
+    /// block's width, and the first column within it (for <see cref="Gemm"/>'s packedCol0 and packedN).
+    /// </summary>
+    public static float* ColumnBlock(float* packedB, int n, int k, int col0, int cols, out int blockN, out int col0InBlock)
+    {
+        int jc = col0 / NC * NC;
+        blockN = Math.Min(NC, n - jc);
+        col0InBlock = col0 - jc;
+        if (col0InBlock % NR != 0 || col0InBlock + cols > blockN)
+            throw new ArgumentException($"columns [{col0}, {col0 + cols}) are not a panel-aligned slice of one column block.");
+        return packedB + PanelOffset(jc, 0, blockN, k);
+    }
+
+    /// <summary>
+    /// The output layer's logits for one block of rows, written in vocabulary slices: G = X·Wᵀ, columns
+    /// [s·SliceWidth, (s+1)·SliceWidth) stored as a [rows, SliceWidth] matrix at g + s·sliceStride. X [rows, K] has
+    /// row stride ldx and is packed once for all the slices; packedWT is op(B) = Wᵀ [K, V] packed by
+    /// <see cref="PackB"/> (transposed). The same bits as Gemm(NT, rows, V, K, X, W).
+    /// </summary>
+    public static void LogitsSliced(SgemmBuffers buf, int rows, int V, int K, float* x, nint ldx, float* packedWT,
+        float* g, nint sliceStride)
+    {
+        int kcb = KBlock(K);
+        int rowsPadded = RoundUp(rows, MR);
+        buf.Ensure((long)rowsPadded * K, 0);
+        float* pa = buf.A;
+        bool avx = UseAvx;
+        for (int pc = 0; pc < K; pc += kcb)
+            PackAN(x, ldx, 0, pc, rows, Math.Min(kcb, K - pc), pa + (nint)rowsPadded * pc, avx);
+        for (int v0 = 0, sl = 0; v0 < V; v0 += SliceWidth, sl++)
+        {
+            int w = Math.Min(SliceWidth, V - v0);
+            float* block = ColumnBlock(packedWT, V, K, v0, w, out int blockN, out int col0);
+            for (int pc = 0; pc < K; pc += kcb)
+            {
+                int kc = Math.Min(kcb, K - pc);
+                float* pb = block + PanelOffset(0, pc, blockN, K) + (nint)col0 * kc;
+                // Blocks of MC rows, so the part of packed X in use stays in L2 beside the slice of W.
+                for (int ic = 0; ic < rows; ic += MC)
+                    Macro(Math.Min(MC, rows - ic), w, kc, pa + (nint)rowsPadded * pc + (nint)ic * kc, pb,
+                        g + sl * sliceStride + ic * SliceWidth, SliceWidth, pc == 0, buf.Tile, avx);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The two gradient multiplies of the output layer for one block of rows: dW [V, H] += Gᵀ·X and dX [rows, H]
+    /// (+)= G·W, with the logits gradient G stored in vocabulary slices: columns [s·SliceWidth, (s+1)·SliceWidth) of G
+    /// are a [rows, SliceWidth] matrix at g + s·sliceStride (row stride SliceWidth). Each slice is read from memory
+    /// once, as one contiguous block, for the weight gradient, and is still in cache when the input gradient reads
+    /// it. X [rows, H] has row stride ldx; packedW is W [V, H] packed by <see cref="PackBSliced"/>(H, V); H ≤ NC.
+    /// Bits: dW is the same as Gemm(TN, V, H, rows, G, X) accumulating into it (the same k blocks of rows in the same
+    /// order); dX sums its V products in blocks of SliceWidth, which depend on V only.
+    /// </summary>
+    public static void OutputGradients(SgemmBuffers buf, int rows, int V, int H, float* g, nint sliceStride, float* x, nint ldx,
+        float* packedW, float* dW, nint lddw, float* dX, nint lddx, bool accumulateDx)
+    {
+        if (H > NC) throw new ArgumentException($"H must be at most {NC}, got {H}.", nameof(H));
+        int kcb = KBlock(rows);
+        int hp = RoundUp(H, NR);
+        buf.Ensure((long)SliceWidth * kcb + (long)MC * SliceWidth, PackedBFloats(H, rows));
+        float* paT = buf.A, paN = buf.A + (nint)SliceWidth * kcb, pbX = buf.B;
+        bool avx = UseAvx;
+        PackB(false, H, rows, x, ldx, pbX);
+        for (int v0 = 0, sl = 0; v0 < V; v0 += SliceWidth, sl++)
+        {
+            int w = Math.Min(SliceWidth, V - v0);
+            float* gs = g + sl * sliceStride;
+            for (int pc = 0; pc < rows; pc += kcb)
+            {
+                int kc = Math.Min(kcb, rows - pc);
+                PackAT(gs, SliceWidth, 0, pc, w, kc, paT);
+                Macro(w, H, kc, paT, pbX + PanelOffset(0, pc, H, rows), dW + v0 * lddw, lddw, false, buf.Tile, avx);
+            }
+            bool overwrite = v0 == 0 && !accumulateDx;
+            for (int ic = 0; ic < rows; ic += MC)
+            {
+                int mc = Math.Min(MC, rows - ic);
+                PackAN(gs, SliceWidth, ic, 0, mc, w, paN, avx);
+                Macro(mc, H, w, paN, packedW + (nint)hp * v0, dX + ic * lddx, lddx, overwrite, buf.Tile, avx);
+            }
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Macro(int mc, int nc, int kc, float* pa, float* pb, float* c, nint ldc, bool overwrite, float* tile, bool avx)
     {

@@ -1,0 +1,164 @@
+using RnnLm.Tensors;
+
+namespace RnnLm.Tests.Tensors;
+
+/// <summary>
+/// The output layer's sliced kernels: logits written in vocabulary slices, the segmented softmax row and the two
+/// gradient multiplies over a sliced G, against the plain multiplies and the contiguous row (bit for bit where the
+/// order of operations is the same, and against a double-precision reference otherwise).
+/// </summary>
+[Collection(nameof(SgemmCollection))]
+public sealed class SlicedOutputLayerTests
+{
+    private const int S = SgemmKernels.SliceWidth;
+
+    private static float[] Random(int length, int seed, float scale = 1f)
+    {
+        var rng = new Rng((ulong)seed);
+        var x = new float[length];
+        for (int i = 0; i < x.Length; i++) x[i] = scale * (2 * rng.NextFloat() - 1);
+        return x;
+    }
+
+    private static int Slices(int v) => (v + S - 1) / S;
+
+    /// <summary>Element [r, c] of a sliced [rows, v] matrix.</summary>
+    private static float At(float[] g, int rows, int r, int c) => g[c / S * rows * S + r * S + c % S];
+
+    private static void SameBits(float want, float got, string what)
+    {
+        if (BitConverter.SingleToInt32Bits(want) != BitConverter.SingleToInt32Bits(got))
+            Assert.Fail($"{what}: {got:R}, expected {want:R}");
+    }
+
+    [Theory]
+    [InlineData(13, 500, 128)]     // rows not a multiple of 6, a partial last slice
+    [InlineData(150, 4500, 64)]    // more columns than one column block (NC): slices in two blocks
+    [InlineData(7, 240, 300)]      // one full slice; K in two k blocks
+    [InlineData(5, 65, 32)]        // a vocabulary smaller than one slice
+    public void LogitsSlicedAreTheSameBitsAsTheWholeMultiply(int rows, int v, int k)
+    {
+        var x = Random(rows * k, 1);
+        var w = Random(v * k, 2);
+        using var wT = new PackedMatrix();
+        wT.Pack(transposed: true, v, k, w, k);
+        using var gemm = new SgemmEngine(1);
+        var want = new float[rows * v];
+        gemm.Multiply(GemmVariant.NT, rows, x, k, wT, want, v, accumulate: false);
+        var g = new float[Slices(v) * rows * S];
+        Array.Fill(g, float.NaN);
+        gemm.LogitsSliced(rows, x, k, wT, g, rows * S);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < v; c++)
+                SameBits(want[r * v + c], At(g, rows, r, c), $"logit [{r},{c}]");
+    }
+
+    [Theory]
+    [InlineData(1000, 17, true)]
+    [InlineData(1000, 999, false)]
+    [InlineData(480, 250, true)]
+    [InlineData(250, 3, true)]     // one segment
+    public void SegmentedRowIsTheSameBitsAsTheContiguousRow(int n, int target, bool wide)
+    {
+        bool saved = FastMath.UseAvx512;
+        FastMath.UseAvx512 = wide && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
+        try
+        {
+            var logits = Random(n, 3, 6f);
+            var bias = Random(n, 4, 0.5f);
+            var row = (float[])logits.Clone();
+            var dbias = Random(n, 5);
+            double want = FastMath.SoftmaxCrossEntropyRow(row, bias, target, gradient: true, scale: 0.3f, dbias);
+
+            // The same row in segments of S, 2·S apart, with garbage between them that must stay untouched.
+            int segments = Slices(n), stride = 2 * S;
+            var seg = new float[segments * stride];
+            Array.Fill(seg, 777f);
+            for (int i = 0; i < n; i++) seg[i / S * stride + i % S] = logits[i];
+            var dbias2 = Random(n, 5);
+            double got;
+            unsafe
+            {
+                fixed (float* ps = seg, pb = bias, pd = dbias2)
+                    got = FastMath.SegmentedRow(ps, stride, S, n, pb, target, gradient: true, 0.3f, pd);
+            }
+            Assert.Equal(want, got);
+            for (int i = 0; i < n; i++)
+            {
+                SameBits(row[i], seg[i / S * stride + i % S], $"gradient [{i}]");
+                SameBits(dbias[i], dbias2[i], $"dbias [{i}]");
+            }
+            for (int i = 0; i < seg.Length; i++)
+                if (i % stride >= S || i / stride * S + i % stride >= n) Assert.Equal(777f, seg[i]);
+        }
+        finally
+        {
+            FastMath.UseAvx512 = saved;
+        }
+    }
+
+    [Theory]
+    [InlineData(13, 500, 128)]
+    [InlineData(300, 4500, 32)]    // rows in two k blocks of the weight gradient, slices in two column blocks
+    [InlineData(7, 65, 48)]
+    public void OutputGradientsMatchTheTwoMultiplies(int rows, int v, int h)
+    {
+        var g = Random(rows * v, 6);
+        var x = Random(rows * h, 7);
+        var w = Random(v * h, 8);
+        using var gemm = new SgemmEngine(1);
+
+        // dW += Gᵀ·X the plain way, from the same starting values: the same bits.
+        var dW0 = Random(v * h, 9);
+        var dWWant = (float[])dW0.Clone();
+        gemm.Multiply(GemmVariant.TN, v, h, rows, g, v, x, h, dWWant, h, accumulate: true);
+
+        var sliced = new float[Slices(v) * rows * S];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < v; c++) sliced[c / S * rows * S + r * S + c % S] = g[r * v + c];
+        using var packed = new PackedMatrix();
+        packed.PackSliced(h, v, w, h);
+        Assert.True(packed.Sliced);
+        var dW = (float[])dW0.Clone();
+        var dX = Random(rows * h, 10);
+        gemm.OutputGradients(rows, sliced, rows * S, x, h, packed, dW, h, dX, h, accumulateDx: false);
+        for (int i = 0; i < dW.Length; i++) SameBits(dWWant[i], dW[i], $"dW [{i / h},{i % h}]");
+
+        // dX = G·W sums in slices of S: compare with a double-precision reference.
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < h; j++)
+            {
+                double want = 0, mag = 0;
+                for (int c = 0; c < v; c++) { want += (double)g[r * v + c] * w[c * h + j]; mag += Math.Abs((double)g[r * v + c] * w[c * h + j]); }
+                Assert.True(Math.Abs(dX[r * h + j] - want) <= 1e-5 * mag + 1e-6, $"dX [{r},{j}] = {dX[r * h + j]}, expected {want}");
+            }
+
+        // With accumulateDx the products are added to what is there.
+        var dX2 = Random(rows * h, 11);
+        var start = (float[])dX2.Clone();
+        var dW2 = (float[])dW0.Clone();
+        gemm.OutputGradients(rows, sliced, rows * S, x, h, packed, dW2, h, dX2, h, accumulateDx: true);
+        for (int i = 0; i < dX2.Length; i++)
+            Assert.True(Math.Abs(dX2[i] - start[i] - dX[i]) <= 1e-5f * (1 + Math.Abs(dX[i])), $"accumulated dX [{i}]");
+    }
+
+    [Fact]
+    public void SlicedAndPlainPackingsAreNotMixedUp()
+    {
+        var w = Random(300 * 16, 12);
+        using var gemm = new SgemmEngine(1);
+        using var sliced = new PackedMatrix();
+        sliced.PackSliced(16, 300, w, 16);
+        var a = Random(4 * 300, 13);
+        var c = new float[4 * 16];
+        Assert.Throws<ArgumentException>(() => gemm.Multiply(GemmVariant.NN, 4, a, 300, sliced, c, 16, accumulate: false));
+        using var plain = new PackedMatrix();
+        plain.Pack(transposed: false, 16, 300, w, 16);
+        var g = new float[2 * 4 * S];
+        var x = Random(4 * 16, 14);
+        var dW = new float[300 * 16];
+        var dX = new float[4 * 16];
+        Assert.Throws<ArgumentException>(() => gemm.OutputGradients(4, g, 4 * S, x, 16, plain, dW, 16, dX, 16, false));
+        Assert.Throws<ArgumentException>(() => gemm.LogitsSliced(4, x, 16, plain, g, 4 * S));
+    }
+}
