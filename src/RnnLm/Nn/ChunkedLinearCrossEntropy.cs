@@ -50,7 +50,7 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         Check.Positive(threads, nameof(threads));
         if (chunkRows is int c) Check.Positive(c, nameof(chunkRows));
         ChunkRows = chunkRows;
-        if (threads > 1) _worker = new LaneWorker("RnnLm head lane");
+        if (threads > 1) _worker = LaneWorker.Shared(1);
         _runLane1 = () => RunLane(1);
         _packInputGrad = () => PackWeight(forLogits: false);
     }
@@ -96,22 +96,21 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
             _head = head; _criterion = loss; _x = px; _dx = pdx; _targets = pt;
             _rows = rows; _block = block; _blocks = (rows + block - 1) / block; _split = (_blocks + 1) / 2;
             _backward = backward; _scale = scale;
-            if (_worker != null && backward)
+            // The second thread, when there is one and no one else has it; otherwise the same work in turn here.
+            if (backward && _worker != null && _worker.TryStart(_packInputGrad))
             {
-                _worker.Start(_packInputGrad);
-                PackWeight(forLogits: true);
-                _worker.Wait();
+                try { PackWeight(forLogits: true); }
+                finally { _worker.Wait(); }
             }
             else
             {
                 PackWeight(forLogits: true);
                 if (backward) PackWeight(forLogits: false);
             }
-            if (_worker != null && _blocks > 1)
+            if (_blocks > 1 && _worker != null && _worker.TryStart(_runLane1))
             {
-                _worker.Start(_runLane1);
-                RunLane(0);
-                _worker.Wait();
+                try { RunLane(0); }
+                finally { _worker.Wait(); }
             }
             else
             {

@@ -43,7 +43,7 @@ public sealed class AdamW : Optimizer, IDisposable
         for (int i = 0; i < Params.Length; i++) { _offsets[i] = _total; _total += Params[i].Length; }
         _split = SplitPoint();
         _runSecondHalf = () => Run(_split, _total);
-        if (threads > 1 && _total >= ParallelThreshold) _worker = new LaneWorker("RnnLm AdamW");
+        if (threads > 1 && _total >= ParallelThreshold) _worker = LaneWorker.Shared(1);
     }
 
     /// <summary>
@@ -74,9 +74,13 @@ public sealed class AdamW : Optimizer, IDisposable
             Run(0, _total);
             return;
         }
-        _worker.Start(_runSecondHalf);
-        Run(0, _split);
-        _worker.Wait();
+        if (!_worker.TryStart(_runSecondHalf))
+        {
+            Run(0, _total);
+            return;
+        }
+        try { Run(0, _split); }
+        finally { _worker.Wait(); }
     }
 
     /// <summary>Updates elements [from, to) of the concatenated parameters.</summary>

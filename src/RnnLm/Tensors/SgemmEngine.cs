@@ -333,7 +333,7 @@ public sealed unsafe class SgemmEngine : IDisposable
 
         public Worker(int index)
         {
-            _lane = new LaneWorker($"SgemmEngine worker {index}");
+            _lane = LaneWorker.Shared(index);
             _run = Run;
         }
 
@@ -350,9 +350,20 @@ public sealed unsafe class SgemmEngine : IDisposable
             }
         }
 
-        public void Post() => _lane.Start(_run);
+        private bool _posted;
 
-        public void WaitDone() => _error = _lane.WaitAndTakeError();
+        /// <summary>Hands the job to the shared worker thread, or keeps it for <see cref="WaitDone"/> to run here.</summary>
+        public void Post() => _posted = _lane.TryStart(_run);
+
+        public void WaitDone()
+        {
+            if (_posted) _error = _lane.WaitAndTakeError();
+            else
+            {
+                try { Run(); }
+                catch (Exception e) { _error = e; }
+            }
+        }
 
         public void ThrowIfFailed()
         {
