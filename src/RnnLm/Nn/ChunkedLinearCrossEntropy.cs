@@ -24,7 +24,9 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
     private float[] _dW1 = [], _db1 = [];
     private readonly double[] _loss = new double[Lanes];
     private readonly LaneWorker? _worker;
-    private readonly Action _runLane1, _packInputGrad;
+    private readonly Action _runLane1, _packInputGrad, _addSecondHalf;
+    private int _addHalf, _addEnd;
+    private float[] _headWeightGrad = [];
     private readonly PackedMatrix _wLogits = new(), _wInputGrad = new();
 
     // The call in progress, for the lanes (spans cannot be kept in fields, so pinned pointers are).
@@ -52,6 +54,7 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         ChunkRows = chunkRows;
         if (threads > 1) _worker = LaneWorker.Shared(1);
         _runLane1 = () => RunLane(1);
+        _addSecondHalf = () => AddWeightGradient(_addHalf, _addEnd);
         _packInputGrad = () => PackWeight(forLogits: false);
     }
 
@@ -86,8 +89,8 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
             if (_chunk[l].Length < chunk) _chunk[l] = new float[chunk];
         if (backward)
         {
+            // The second lane's first block overwrites _dW1, so it needs no clearing.
             if (_dW1.Length < V * H) { _dW1 = new float[V * H]; _db1 = new float[V]; }
-            Array.Clear(_dW1, 0, V * H);
             Array.Clear(_db1, 0, V);
         }
         fixed (float* px = x, pdx = dx)
@@ -119,14 +122,29 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
             }
             _head = null; _criterion = null; _x = null; _dx = null; _targets = null;
         }
-        if (backward)
+        if (backward && _blocks > _split)
         {
-            var w = head.Weight.Grad.Data.AsSpan(0, V * H);
-            System.Numerics.Tensors.TensorPrimitives.Add(w, _dW1.AsSpan(0, V * H), w);
+            // Add the second lane's weight gradient to the first's, half of the rows on each thread.
+            _headWeightGrad = head.Weight.Grad.Data;
+            _addHalf = V / 2 * H;
+            _addEnd = V * H;
+            if (_worker != null && _worker.TryStart(_addSecondHalf))
+            {
+                try { AddWeightGradient(0, _addHalf); }
+                finally { _worker.Wait(); }
+            }
+            else AddWeightGradient(0, _addEnd);
+            _headWeightGrad = [];
             var b = head.Bias.Grad.Data.AsSpan(0, V);
             System.Numerics.Tensors.TensorPrimitives.Add(b, _db1.AsSpan(0, V), b);
         }
         return _loss[0] + _loss[1];
+    }
+
+    private void AddWeightGradient(int from, int to)
+    {
+        var w = _headWeightGrad.AsSpan(from, to - from);
+        System.Numerics.Tensors.TensorPrimitives.Add(w, _dW1.AsSpan(from, to - from), w);
     }
 
     /// <summary>Lane 0 takes blocks [0, split), lane 1 blocks [split, blocks), in order.</summary>
@@ -162,7 +180,7 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
                 }
                 if (!_backward) continue;
                 gemm.OutputGradients(n, logits, stride, xs, H, _wInputGrad, dW.AsSpan(0, V * H), H,
-                    new Span<float>(_dx + (long)r0 * H, n * H), H, accumulateDx: false);
+                    new Span<float>(_dx + (long)r0 * H, n * H), H, accumulateDx: false, accumulateDW: lane == 0 || blk > first);
             }
         }
         _loss[lane] = sum;

@@ -148,10 +148,10 @@ public sealed unsafe class SgemmEngine : IDisposable
     /// dX [rows, H] = G·W (dX += G·W with accumulateDx). G is the logits gradient in vocabulary slices (see
     /// <see cref="SgemmKernels.OutputGradients"/>: slice s is [rows, SliceWidth] at g[s·sliceStride]); w is W [V, H]
     /// packed by <see cref="PackedMatrix.PackSliced"/>(H, V). dW comes out the same bits as Multiply(TN, V, H, rows,
-    /// G, X) accumulating into it.
+    /// G, X) accumulating into it (with accumulateDW false, as Multiply overwriting it).
     /// </summary>
     internal void OutputGradients(int rows, ReadOnlySpan<float> g, int sliceStride, ReadOnlySpan<float> x, int ldx, PackedMatrix w,
-        Span<float> dW, int lddw, Span<float> dX, int lddx, bool accumulateDx)
+        Span<float> dW, int lddw, Span<float> dX, int lddx, bool accumulateDx, bool accumulateDW = true)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(w);
@@ -170,7 +170,7 @@ public sealed unsafe class SgemmEngine : IDisposable
         fixed (float* px = x)
         fixed (float* pdw = dW)
         fixed (float* pdx = dX)
-            SgemmKernels.OutputGradients(_buffers, rows, V, H, pg, sliceStride, px, ldx, w.Data, pdw, lddw, pdx, lddx, accumulateDx);
+            SgemmKernels.OutputGradients(_buffers, rows, V, H, pg, sliceStride, px, ldx, w.Data, pdw, lddw, pdx, lddx, accumulateDx, accumulateDW);
     }
 
     /// <summary>c[1, n] (+)= op(a)[1, k] · op(b), on the calling thread whatever the thread count.</summary>

@@ -227,11 +227,12 @@ internal static unsafe class SgemmKernels
     /// are a [rows, SliceWidth] matrix at g + s·sliceStride (row stride SliceWidth). Each slice is read from memory
     /// once, as one contiguous block, for the weight gradient, and is still in cache when the input gradient reads
     /// it. X [rows, H] has row stride ldx; packedW is W [V, H] packed by <see cref="PackBSliced"/>(H, V); H ≤ NC.
+    /// With accumulateDW false, dW = Gᵀ·X (what was there is not read).
     /// Bits: dW is the same as Gemm(TN, V, H, rows, G, X) accumulating into it (the same k blocks of rows in the same
     /// order); dX sums its V products in blocks of SliceWidth, which depend on V only.
     /// </summary>
     public static void OutputGradients(SgemmBuffers buf, int rows, int V, int H, float* g, nint sliceStride, float* x, nint ldx,
-        float* packedW, float* dW, nint lddw, float* dX, nint lddx, bool accumulateDx)
+        float* packedW, float* dW, nint lddw, float* dX, nint lddx, bool accumulateDx, bool accumulateDW = true)
     {
         if (H > NC) throw new ArgumentException($"H must be at most {NC}, got {H}.", nameof(H));
         int kcb = KBlock(rows);
@@ -248,7 +249,7 @@ internal static unsafe class SgemmKernels
             {
                 int kc = Math.Min(kcb, rows - pc);
                 PackAT(gs, SliceWidth, 0, pc, w, kc, paT);
-                Macro(w, H, kc, paT, pbX + PanelOffset(0, pc, H, rows), dW + v0 * lddw, lddw, false, buf.Tile, avx);
+                Macro(w, H, kc, paT, pbX + PanelOffset(0, pc, H, rows), dW + v0 * lddw, lddw, !accumulateDW && pc == 0, buf.Tile, avx);
             }
             bool overwrite = v0 == 0 && !accumulateDx;
             for (int ic = 0; ic < rows; ic += MC)

@@ -133,6 +133,14 @@ public sealed class SlicedOutputLayerTests
                 Assert.True(Math.Abs(dX[r * h + j] - want) <= 1e-5 * mag + 1e-6, $"dX [{r},{j}] = {dX[r * h + j]}, expected {want}");
             }
 
+        // With accumulateDW false dW is overwritten: the same bits as the multiply that overwrites it.
+        var dWOver = Random(v * h, 15);
+        dWOver[0] = float.NaN;
+        var dWOverWant = new float[v * h];
+        gemm.Multiply(GemmVariant.TN, v, h, rows, g, v, x, h, dWOverWant, h, accumulate: false);
+        gemm.OutputGradients(rows, sliced, rows * S, x, h, packed, dWOver, h, Random(rows * h, 16), h, accumulateDx: false, accumulateDW: false);
+        for (int i = 0; i < dWOver.Length; i++) SameBits(dWOverWant[i], dWOver[i], $"overwritten dW [{i / h},{i % h}]");
+
         // With accumulateDx the products are added to what is there.
         var dX2 = Random(rows * h, 11);
         var start = (float[])dX2.Clone();
