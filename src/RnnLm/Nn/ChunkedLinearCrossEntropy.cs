@@ -84,7 +84,7 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         int maxRows = ChunkRows ?? (int)Math.Clamp(BlockBytes / (4L * V), 64, 4096);
         int perLane = (rows + 2 * maxRows - 1) / (2 * maxRows);
         int block = (rows + 2 * perLane - 1) / (2 * perLane);
-        long chunk = (long)Slices(V) * block * SliceWidth;
+        long chunk = (long)SgemmKernels.SliceCount(V) * block * SliceWidth;
         for (int l = 0; l < Lanes; l++)
             if (_chunk[l].Length < chunk) _chunk[l] = new float[chunk];
         if (backward)
@@ -163,7 +163,7 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
             for (int blk = first; blk < end; blk++)
             {
                 int r0 = blk * _block, n = Math.Min(_block, _rows - r0), stride = n * SliceWidth;
-                var logits = _chunk[lane].AsSpan(0, Slices(V) * stride);
+                var logits = _chunk[lane].AsSpan(0, SgemmKernels.SliceCount(V) * stride);
                 var xs = new ReadOnlySpan<float>(_x + (long)r0 * H, n * H);
                 // The logits in vocabulary slices: slice s holds columns [s·SliceWidth, (s+1)·SliceWidth) as [n, SliceWidth].
                 gemm.LogitsSliced(n, xs, H, _wLogits, logits, stride);
@@ -188,8 +188,6 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
 
     private const int SliceWidth = SgemmKernels.SliceWidth;
 
-    /// <summary>The vocabulary slices of a block of logits.</summary>
-    private static int Slices(int vocab) => (vocab + SliceWidth - 1) / SliceWidth;
 
     public void Dispose()
     {

@@ -131,12 +131,8 @@ public sealed unsafe class SgemmEngine : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(wT);
         if (wT.Sliced || !wT.Transposed) throw new ArgumentException("The weight must be packed transposed (Pack(true, ...)).", nameof(wT));
-        int V = wT.N, K = wT.K, slices = (V + SgemmKernels.SliceWidth - 1) / SgemmKernels.SliceWidth;
-        if (rows < 1) throw new ArgumentException($"rows must be positive, got {rows}.", nameof(rows));
-        if (sliceStride < rows * SgemmKernels.SliceWidth)
-            throw new ArgumentException($"sliceStride must be at least {rows * SgemmKernels.SliceWidth}, got {sliceStride}.", nameof(sliceStride));
-        long need = (long)(slices - 1) * sliceStride + (long)rows * SgemmKernels.SliceWidth;
-        if (g.Length < need) throw new ArgumentException($"g has {g.Length} elements, needs at least {need}.", nameof(g));
+        int V = wT.N, K = wT.K;
+        CheckSliced(rows, V, g.Length, sliceStride);
         CheckOperand(x.Length, rows, K, ldx, nameof(x), nameof(ldx));
         fixed (float* px = x)
         fixed (float* pg = g)
@@ -156,13 +152,9 @@ public sealed unsafe class SgemmEngine : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(w);
         if (!w.Sliced) throw new ArgumentException("The weight must be packed with PackSliced.", nameof(w));
-        int V = w.K, H = w.N, slices = (V + SgemmKernels.SliceWidth - 1) / SgemmKernels.SliceWidth;
+        int V = w.K, H = w.N;
         if (H > SgemmKernels.NC) throw new ArgumentException($"H must be at most {SgemmKernels.NC}, got {H}.", nameof(w));
-        if (rows < 1) throw new ArgumentException($"rows must be positive, got {rows}.", nameof(rows));
-        if (sliceStride < rows * SgemmKernels.SliceWidth)
-            throw new ArgumentException($"sliceStride must be at least {rows * SgemmKernels.SliceWidth}, got {sliceStride}.", nameof(sliceStride));
-        long need = (long)(slices - 1) * sliceStride + (long)rows * SgemmKernels.SliceWidth;
-        if (g.Length < need) throw new ArgumentException($"g has {g.Length} elements, needs at least {need}.", nameof(g));
+        CheckSliced(rows, V, g.Length, sliceStride);
         CheckOperand(x.Length, rows, H, ldx, nameof(x), nameof(ldx));
         CheckOperand(dW.Length, V, H, lddw, nameof(dW), nameof(lddw));
         CheckOperand(dX.Length, rows, H, lddx, nameof(dX), nameof(lddx));
@@ -193,6 +185,16 @@ public sealed unsafe class SgemmEngine : IDisposable
             float ap = variant == GemmVariant.TN ? a[p * lda] : a[p];
             System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(b.Slice(p * ldb, n), ap, c, c);
         }
+    }
+
+    /// <summary>Checks a [rows, columns] matrix stored in vocabulary slices: g, its length, and sliceStride.</summary>
+    private static void CheckSliced(int rows, int columns, int length, int sliceStride)
+    {
+        if (rows < 1) throw new ArgumentException($"rows must be positive, got {rows}.", nameof(rows));
+        if (sliceStride < rows * SgemmKernels.SliceWidth)
+            throw new ArgumentException($"sliceStride must be at least {rows * SgemmKernels.SliceWidth}, got {sliceStride}.", nameof(sliceStride));
+        long need = (long)(SgemmKernels.SliceCount(columns) - 1) * sliceStride + (long)rows * SgemmKernels.SliceWidth;
+        if (length < need) throw new ArgumentException($"g has {length} elements, needs at least {need}.", "g");
     }
 
     private static void CheckOperand(int length, int rows, int cols, int ld, string name, string ldName)

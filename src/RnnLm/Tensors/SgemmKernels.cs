@@ -165,6 +165,9 @@ internal static unsafe class SgemmKernels
     /// </summary>
     public const int SliceWidth = 240;
 
+    /// <summary>The vocabulary slices that hold a matrix of this many columns.</summary>
+    public static int SliceCount(int columns) => (columns + SliceWidth - 1) / SliceWidth;
+
     /// <summary>
     /// Packs B [k, n] (row-major, NN) into panels with k blocks of <see cref="SliceWidth"/> rather than
     /// <see cref="KBlock"/>: the layout <see cref="OutputGradients"/> reads. Takes <see cref="PackedBFloats"/> floats.
