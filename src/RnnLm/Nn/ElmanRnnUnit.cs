@@ -4,12 +4,10 @@ using RnnLm.Tensors;
 namespace RnnLm.Nn;
 
 /// <summary>
-/// One Elman layer: h_t = tanh(x_t·Wh + h_{t-1}·Uh + b), with Wh [inputDim, hiddenDim], Uh [hiddenDim, hiddenDim]
-/// and b [hiddenDim] shared across time steps.
-/// Sequences are time-major: row t·B + i of a [T·B, dim] buffer is step t of sequence i, so the rows of one
-/// step are contiguous and whole-sequence products are single matrix multiplies.
+/// One Elman layer, run over a whole sequence: h_t = tanh(x_t·Wh + h_{t-1}·Uh + b), with Wh [inputDim, hiddenDim],
+/// Uh [hiddenDim, hiddenDim] and b [hiddenDim] shared across time steps (the book's names and layout).
 /// </summary>
-public sealed class ElmanRnnUnit : Module, IDisposable
+public sealed class ElmanRnnUnit : RecurrentLayer
 {
     // Uh packed for the kernel once per pass (as Uh forward, as Uhᵀ backward) instead of once per time step.
     private readonly PackedMatrix _uh = new(), _uhT = new();
@@ -17,44 +15,37 @@ public sealed class ElmanRnnUnit : Module, IDisposable
     private readonly Dropout _weightDrop;
     private float[] _uhDropped = [], _dUhDropped = [];
     private bool _dropped;
+    private float[] _step = [];
 
-    public int InputDim { get; }
-    public int HiddenDim { get; }
+    public override CellType Cell => CellType.Elman;
     public Parameter Wh { get; }
     public Parameter Uh { get; }
     public Parameter B { get; }
 
     /// <summary>The probability of dropping each element of Uh in training (DropConnect; 0: off).</summary>
-    public float WeightDropout => _weightDrop.P;
+    public override float WeightDropout => _weightDrop.P;
 
     /// <summary>The recurrent matrix of the last forward pass: Uh, or Uh·mask under weight drop.</summary>
     private ReadOnlySpan<float> RecurrentWeight =>
         _dropped ? _uhDropped.AsSpan(0, HiddenDim * HiddenDim) : Uh.Value.Data.AsSpan(0, HiddenDim * HiddenDim);
 
-    public ElmanRnnUnit(int inputDim, int hiddenDim, float weightDropout = 0f)
+    public ElmanRnnUnit(int inputDim, int hiddenDim, float weightDropout = 0f) : base(inputDim, hiddenDim)
     {
         _weightDrop = new Dropout(weightDropout);
-        Check.Positive(inputDim, nameof(inputDim));
-        Check.Positive(hiddenDim, nameof(hiddenDim));
-        InputDim = inputDim;
-        HiddenDim = hiddenDim;
         Wh = AddParameter("Wh", new Parameter(inputDim, hiddenDim));
         Uh = AddParameter("Uh", new Parameter(hiddenDim, hiddenDim));
         B = AddParameter("b", new Parameter(hiddenDim));
     }
 
-    /// <summary>
-    /// Runs the unit over a whole sequence. x: [T·B, InputDim]; h0: [B, HiddenDim] or empty for zeros;
-    /// h (output): [T·B, HiddenDim], the hidden state after every step. With an rng and WeightDropout &gt; 0
-    /// (training), Uh is multiplied by a new dropout mask for this pass.
-    /// </summary>
-    public void Forward(SgemmEngine gemm, int steps, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, Span<float> h,
-        Rng? weightDropRng = null)
+    /// <inheritdoc/>
+    public override void Forward(SgemmEngine gemm, int steps, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> h0,
+        Span<float> h, Span<float> hN, Rng? weightDropRng = null)
     {
         int H = HiddenDim, rows = steps * batch;
         Check.Length(x, (long)rows * InputDim, nameof(x));
         Check.Length(h, (long)rows * H, nameof(h));
         if (!h0.IsEmpty) Check.Length(h0, (long)batch * H, nameof(h0));
+        if (!hN.IsEmpty) Check.Length(hN, (long)batch * H, nameof(hN));
 
         // Input contributions of every step at once, plus the bias.
         gemm.Multiply(GemmVariant.NN, rows, H, InputDim, x, InputDim, Wh.Value.Data, H, h, H, accumulate: false);
@@ -77,6 +68,7 @@ public sealed class ElmanRnnUnit : Module, IDisposable
                 gemm.Multiply(GemmVariant.NN, batch, h0, H, _uh, ht, H, accumulate: true);
             FastMath.Tanh(ht, ht);
         }
+        if (!hN.IsEmpty) h.Slice(rows * H - stepLen, stepLen).CopyTo(hN);
     }
 
     /// <summary>
@@ -84,7 +76,7 @@ public sealed class ElmanRnnUnit : Module, IDisposable
     /// and is overwritten with the gradient of the pre-activations. Adds into Wh, Uh, b gradients; writes dLoss/dx
     /// into dx (if not empty) and dLoss/dh0 into dh0 (if not empty). Uses the weight-drop mask of the last Forward.
     /// </summary>
-    public void Backward(SgemmEngine gemm, int steps, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> h0,
+    public override void Backward(SgemmEngine gemm, int steps, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> h0,
         ReadOnlySpan<float> h, Span<float> dh, Span<float> dx, Span<float> dh0)
     {
         int H = HiddenDim, rows = steps * batch, stepLen = batch * H;
@@ -124,19 +116,26 @@ public sealed class ElmanRnnUnit : Module, IDisposable
             gemm.Multiply(GemmVariant.NT, rows, InputDim, H, dh, H, Wh.Value.Data, H, dx, InputDim, accumulate: false);
     }
 
-    public void Dispose()
+    public override void Dispose()
     {
         _uh.Dispose();
         _uhT.Dispose();
     }
 
-    /// <summary>One step for a batch: hOut = tanh(x·Wh + hPrev·Uh + b). Used by generation.</summary>
-    public void Step(SgemmEngine gemm, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, Span<float> hOut)
+    /// <summary>One step for a batch: h ← tanh(x·Wh + h·Uh + b). Used by generation.</summary>
+    public override void Step(SgemmEngine gemm, int batch, ReadOnlySpan<float> x, Span<float> state)
     {
         int H = HiddenDim;
-        gemm.Multiply(GemmVariant.NN, batch, H, InputDim, x, InputDim, Wh.Value.Data, H, hOut, H, accumulate: false);
-        gemm.Multiply(GemmVariant.NN, batch, H, H, hPrev, H, Uh.Value.Data, H, hOut, H, accumulate: true);
-        Kernels.AddRowVector(hOut, batch, H, B.Value.Data);
-        FastMath.Tanh(hOut, hOut);
+        Check.Length(x, (long)batch * InputDim, nameof(x));
+        Check.Length(state, (long)batch * H, nameof(state));
+        Grow(ref _step, batch * H);
+        var next = _step.AsSpan(0, batch * H);
+        gemm.Multiply(GemmVariant.NN, batch, H, InputDim, x, InputDim, Wh.Value.Data, H, next, H, accumulate: false);
+        gemm.Multiply(GemmVariant.NN, batch, H, H, state, H, Uh.Value.Data, H, next, H, accumulate: true);
+        Kernels.AddRowVector(next, batch, H, B.Value.Data);
+        FastMath.Tanh(next, state);
     }
+
+    /// <inheritdoc/>
+    public override double TrainingFlops(double rows) => 3 * 2 * rows * (InputDim + HiddenDim) * (double)HiddenDim;
 }

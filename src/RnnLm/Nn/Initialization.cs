@@ -11,16 +11,28 @@ public enum InitScheme
     Orthogonal,
 }
 
-/// <summary>Fills a model's parameters. The padding row of the embedding is zeroed afterwards in every scheme.</summary>
+/// <summary>
+/// Fills a model's parameters. The scheme applies to the embedding, the head and Elman layers; GRU and LSTM layers
+/// always start as PyTorch's nn.GRU and nn.LSTM do, every weight and bias U(-1/√H, 1/√H), so that the gated cells
+/// begin where their users expect. The padding row of the embedding is zeroed afterwards in every scheme.
+/// </summary>
 public static class Initialization
 {
     public static void Apply(RecurrentLanguageModel model, InitScheme scheme, Rng rng, float range = 0.1f)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(rng);
+        var gated = model.Rnn.Layers.OfType<GatedRecurrentLayer>()
+            .SelectMany(l => l.Parameters().Select(p => (p, k: 1f / MathF.Sqrt(l.HiddenDim))))
+            .ToDictionary(x => x.p, x => x.k);
         foreach (var (name, p) in model.NamedParameters())
         {
             var data = p.Value.Data;
+            if (gated.TryGetValue(p, out float k))
+            {
+                Uniform(data, -k, k, rng);
+                continue;
+            }
             bool matrix = p.Shape.Length > 1;
             switch (scheme)
             {

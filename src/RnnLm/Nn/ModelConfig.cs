@@ -5,11 +5,15 @@ namespace RnnLm.Nn;
 /// before the head. TieWeights shares the embedding table with the head's weight; where HiddenDim ≠ EmbDim a
 /// projection [HiddenDim → EmbDim] comes before the head. WeightDropout drops elements of every recurrent
 /// matrix Uh (DropConnect, as AWD-LSTM's weight drop): one mask per layer and forward pass, shared by all steps
-/// and sequences of the batch.
+/// and sequences of the batch. Cell chooses the recurrent layer (Elman, the book's, by default; a checkpoint
+/// without it is an Elman model).
 /// </summary>
 public sealed record ModelConfig(int VocabSize, int EmbDim, int HiddenDim, int NumLayers, int PadIndex = 0,
-    float Dropout = 0f, bool TieWeights = false, float WeightDropout = 0f)
+    float Dropout = 0f, bool TieWeights = false, float WeightDropout = 0f, CellType Cell = CellType.Elman)
 {
+    /// <summary>How many [B, H] tensors each layer's state has: 2 for LSTM (h, c), else 1.</summary>
+    public int StateTensors => Cell == CellType.Lstm ? 2 : 1;
+
     /// <summary>Throws an ArgumentException naming the first size that makes no sense.</summary>
     public void Validate()
     {
@@ -21,6 +25,8 @@ public sealed record ModelConfig(int VocabSize, int EmbDim, int HiddenDim, int N
             throw new ArgumentException($"PadIndex must be in [0, {VocabSize}), got {PadIndex}.", nameof(PadIndex));
         if (!(Dropout >= 0 && Dropout < 1))
             throw new ArgumentException($"Dropout must be in [0, 1), got {Dropout}.", nameof(Dropout));
+        if (!Enum.IsDefined(Cell))
+            throw new ArgumentException($"Cell must be elman, gru or lstm, got {(int)Cell}.", nameof(Cell));
         if (!(WeightDropout >= 0 && WeightDropout < 1))
             throw new ArgumentException($"WeightDropout must be in [0, 1), got {WeightDropout}.", nameof(WeightDropout));
     }

@@ -18,6 +18,7 @@ public abstract class Module
         return parameter;
     }
 
+    /// <summary>Adds a child; its parameters are named "name.child_name", or just "child_name" for an empty name.</summary>
     protected T AddModule<T>(string name, T module) where T : Module
     {
         _children.Add((name, module));
@@ -30,7 +31,7 @@ public abstract class Module
         foreach (var (name, p) in _parameters)
             yield return (prefix + name, p);
         foreach (var (name, m) in _children)
-            foreach (var item in m.NamedParameters(prefix + name + "."))
+            foreach (var item in m.NamedParameters(name.Length == 0 ? prefix : prefix + name + "."))
                 yield return item;
     }
 

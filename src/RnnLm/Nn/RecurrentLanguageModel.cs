@@ -3,11 +3,13 @@ using RnnLm.Tensors;
 namespace RnnLm.Nn;
 
 /// <summary>
-/// The book's model: token ids → Embedding (with a padding row) → stacked Elman units → Linear head → logits,
+/// The book's model: token ids → Embedding (with a padding row) → stacked recurrent layers (Elman, GRU or LSTM)
+/// → Linear head → logits,
 /// trained with cross-entropy on the next token, padding ignored. Optional: dropout (embeddings, between
 /// layers, before the head) and a head tied to the embedding table (through a projection when the sizes differ).
 /// Public inputs are batch-major [B, T] ids, as in PyTorch; inside, sequences are kept time-major so that a
-/// whole sequence's products are single matrix multiplies. Hidden states are [L, B, H].
+/// whole sequence's products are single matrix multiplies. States are [L, S, B, H]: per layer h, and c for LSTM
+/// (S = Config.StateTensors).
 /// Every buffer is allocated on the first call with a given size and reused after.
 /// </summary>
 public sealed class RecurrentLanguageModel : Module, IDisposable
@@ -16,11 +18,11 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     private readonly Dropout _embeddingDropout, _outputDropout;
     private int[] _ids = [], _targets = [];
     private float[] _x = [], _dx = [], _top = [], _dTop = [], _proj = [], _dProj = [];
-    private float[] _stepX = [], _stepH = [], _stepProj = [];
+    private float[] _stepX = [], _stepProj = [];
 
     public ModelConfig Config { get; }
     public Embedding Embedding { get; }
-    public ElmanRnn Rnn { get; }
+    public RecurrentStack Rnn { get; }
     /// <summary>The projection from the hidden size to the embedding size before a tied head, or null.</summary>
     public Linear? Proj { get; }
     public Linear Fc { get; }
@@ -36,7 +38,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         config.Validate();
         Config = config;
         Embedding = AddModule("embedding", new Embedding(config.VocabSize, config.EmbDim, config.PadIndex));
-        Rnn = AddModule("rnn", new ElmanRnn(config.EmbDim, config.HiddenDim, config.NumLayers, config.Dropout, config.WeightDropout));
+        Rnn = AddModule("rnn", new RecurrentStack(config.EmbDim, config.HiddenDim, config.NumLayers, config.Dropout, config.WeightDropout, config.Cell));
         if (config.TieWeights)
         {
             if (config.HiddenDim != config.EmbDim) Proj = AddModule("proj", new Linear(config.HiddenDim, config.EmbDim));
@@ -50,8 +52,8 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         _head = new ChunkedLinearCrossEntropy(threads);
     }
 
-    /// <summary>The length of a hidden state for a batch: L·B·H.</summary>
-    public int StateLength(int batch) => Config.NumLayers * batch * Config.HiddenDim;
+    /// <summary>The length of a state for a batch: L·S·B·H.</summary>
+    public int StateLength(int batch) => Rnn.StateLength(batch);
 
     private bool DropoutActive => Training && Config.Dropout > 0;
     private bool AnyDropoutActive => Training && (Config.Dropout > 0 || Config.WeightDropout > 0);
@@ -78,7 +80,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     /// <summary>
     /// One forward and backward pass: returns the mean loss over the targets that are not padding and adds its
     /// gradient into every parameter's Grad (call ZeroGrad first). inputs, targets: [B, T] batch-major;
-    /// h0: [L, B, H] or empty for zeros; hN (optional output): [L, B, H].
+    /// h0: the state [L, S, B, H] or empty for zeros; hN (optional output): the state after the last step.
     /// </summary>
     public float ForwardBackward(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batch, int steps,
         ReadOnlySpan<float> h0 = default, Span<float> hN = default)
@@ -133,27 +135,18 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     }
 
     /// <summary>
-    /// One step for a batch of sequences (generation): feeds tokens [B], advances state [L, B, H] in place and
+    /// One step for a batch of sequences (generation): feeds tokens [B], advances state [L, S, B, H] in place and
     /// writes the next-token logits [B, V]. Dropout is never applied here.
     /// </summary>
     public void Step(ReadOnlySpan<int> tokens, Span<float> state, Span<float> logits)
     {
-        int batch = tokens.Length, H = Config.HiddenDim, E = Config.EmbDim, stateLen = batch * H;
+        int batch = tokens.Length, E = Config.EmbDim;
         Check.Positive(batch, nameof(tokens));
-        Check.Length(state, (long)Config.NumLayers * stateLen, nameof(state));
+        Check.Length(state, StateLength(batch), nameof(state));
         Check.Length(logits, (long)batch * Config.VocabSize, nameof(logits));
-        int width = Math.Max(E, H);
-        Grow(ref _stepX, batch * width); Grow(ref _stepH, batch * width); Grow(ref _stepProj, batch * E);
+        Grow(ref _stepX, batch * E); Grow(ref _stepProj, batch * E);
         Embedding.Forward(tokens, _stepX.AsSpan(0, batch * E));
-        ReadOnlySpan<float> input = _stepX.AsSpan(0, batch * E);
-        for (int l = 0; l < Config.NumLayers; l++)
-        {
-            var h = state.Slice(l * stateLen, stateLen);
-            var next = _stepH.AsSpan(0, stateLen);
-            Rnn.Layers[l].Step(Gemm, batch, input, h, next);
-            next.CopyTo(h);
-            input = h;
-        }
+        var input = Rnn.Step(Gemm, batch, _stepX.AsSpan(0, batch * E), state);
         if (Proj != null)
         {
             Proj.Forward(Gemm, batch, input, _stepProj.AsSpan(0, batch * E));
@@ -222,6 +215,6 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     {
         Gemm.Dispose();
         _head.Dispose();
-        foreach (var layer in Rnn.Layers) layer.Dispose();
+        Rnn.Dispose();
     }
 }

@@ -117,6 +117,28 @@ public static class FastMath
         for (; i < x.Length; i++) y[i] = MathF.Tanh(x[i]);
     }
 
+    /// <summary>y = σ(x) = 1/(1 + exp(-x)), element-wise (x and y may be the same span): the gates of GRU and LSTM.</summary>
+    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (x.Length != y.Length) throw new ArgumentException($"x has {x.Length} elements, y has {y.Length}.", nameof(y));
+        if (!Accelerated) { TensorPrimitives.Sigmoid(x, y); return; }
+        int i = 0;
+        ref float xr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+        ref float yr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(y);
+        if (Wide)
+            for (; i <= x.Length - 16; i += 16)
+            {
+                var e = Exp(Avx512F.Subtract(Vector512<float>.Zero, Vector512.LoadUnsafe(ref xr, (nuint)i)));
+                Avx512F.Divide(Vector512<float>.One, Avx512F.Add(e, Vector512<float>.One)).StoreUnsafe(ref yr, (nuint)i);
+            }
+        for (; i <= x.Length - 8; i += 8)
+        {
+            var e = Exp(Avx.Subtract(Vector256<float>.Zero, Vector256.LoadUnsafe(ref xr, (nuint)i)));
+            Avx.Divide(Vector256<float>.One, Avx.Add(e, Vector256<float>.One)).StoreUnsafe(ref yr, (nuint)i);
+        }
+        for (; i < x.Length; i++) y[i] = 1f / (1f + MathF.Exp(-x[i]));
+    }
+
     /// <summary>
     /// One row of the output layer: row ← row + bias (logits); returns -log softmax(row)[target]. With gradient,
     /// row ← scale·(softmax(row) - onehot(target)) and dbias += that row (dbias may be empty).

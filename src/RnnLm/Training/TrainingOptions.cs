@@ -31,6 +31,8 @@ public sealed record TrainingOptions
     public DataMode Mode { get; init; } = DataMode.Sentences;
     public int? VocabSize { get; init; }
     public int MinCount { get; init; } = 1;
+    /// <summary>The recurrent layer: Elman (the book's), GRU or LSTM.</summary>
+    public CellType Cell { get; init; } = CellType.Elman;
     public int Layers { get; init; } = 2;
     public int Emb { get; init; } = 128;
     public int Hidden { get; init; } = 128;
@@ -74,6 +76,7 @@ public sealed record TrainingOptions
             throw new ArgumentException($"--tokenizer must be one of {string.Join(", ", RnnLm.Data.TokenizerFactory.Kinds)}, got '{Tokenizer}'.", nameof(Tokenizer));
         if (VocabSize is int v && v < 2) throw new ArgumentException($"--vocab-size must be at least 2, got {v}.", nameof(VocabSize));
         Check.Positive(MinCount, "--min-count");
+        if (!Enum.IsDefined(Cell)) throw new ArgumentException($"--cell must be elman, gru or lstm, got {(int)Cell}.", nameof(Cell));
         Check.Positive(Layers, "--layers");
         Check.Positive(Emb, "--emb");
         Check.Positive(Hidden, "--hidden");
@@ -97,5 +100,5 @@ public sealed record TrainingOptions
     }
 
     public ModelConfig ModelConfig(int vocabSize, int padIndex) =>
-        new(vocabSize, Emb, Hidden, Layers, padIndex, Dropout, TieWeights, WeightDropout);
+        new(vocabSize, Emb, Hidden, Layers, padIndex, Dropout, TieWeights, WeightDropout, Cell);
 }

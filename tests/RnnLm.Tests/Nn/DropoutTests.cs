@@ -55,7 +55,7 @@ public class DropoutTests
         var inputs = Enumerable.Range(0, batch * steps).Select(i => 1 + i % (vocab - 1)).ToArray();
         var targets = inputs.Select(i => 1 + i % (vocab - 2)).ToArray();
         double Loss(RecurrentLanguageModel m) => m.LossSum(inputs, targets, batch, steps, out _);
-        var uhBefore = dropped.Rnn.Layers[1].Uh.Value.Data.ToArray();
+        var uhBefore = ((ElmanRnnUnit)dropped.Rnn.Layers[1]).Uh.Value.Data.ToArray();
 
         // Training mode: each pass draws a new mask, so the loss differs from the plain model's and between passes.
         double a = Loss(dropped), b = Loss(dropped);
@@ -65,7 +65,7 @@ public class DropoutTests
         plain.Eval();
         dropped.Eval();
         Assert.Equal(Loss(plain), Loss(dropped));
-        Assert.Equal(uhBefore, dropped.Rnn.Layers[1].Uh.Value.Data);
+        Assert.Equal(uhBefore, ((ElmanRnnUnit)dropped.Rnn.Layers[1]).Uh.Value.Data);
         Assert.Throws<ArgumentException>(() => (config with { WeightDropout = 1f }).Validate());
     }
 }

@@ -57,7 +57,7 @@ public class GradientCheckTests
         var h0 = Random(rng, batch * hidden, 0.5f);
         var w = Random(rng, steps * batch * hidden);
         var h = new float[w.Length];
-        double F() { unit.Forward(_gemm, steps, batch, x, h0, h); return Dot(w, h); }
+        double F() { unit.Forward(_gemm, steps, batch, x, h0, h, default); return Dot(w, h); }
 
         F();
         var dh = (float[])w.Clone();
@@ -76,7 +76,7 @@ public class GradientCheckTests
     {
         int steps = 4, batch = 2, input = 3, hidden = 5, layers = 3;
         var rng = new Rng(11);
-        var rnn = new ElmanRnn(input, hidden, layers);
+        var rnn = new RecurrentStack(input, hidden, layers);
         foreach (var p in rnn.Parameters()) Random(rng, p.Length, 0.5f).CopyTo(p.Value.Data, 0);
         var x = Random(rng, steps * batch * input);
         var h0 = Random(rng, layers * batch * hidden, 0.5f);

@@ -3,7 +3,7 @@ using RnnLm.Optim;
 
 namespace RnnLm.Tests.Nn;
 
-/// <summary>Every case PyTorch computed in ../shared/fixtures/parity, at rtol 1e-4 / atol 1e-5.</summary>
+/// <summary>Every case PyTorch computed in ../shared/fixtures/parity and parity-cells, at rtol 1e-4 / atol 1e-5.</summary>
 public class ParityTests
 {
     private const double Rtol = 1e-4, Atol = 1e-5;
@@ -11,17 +11,23 @@ public class ParityTests
     public static TheoryData<string> Cases()
     {
         var data = new TheoryData<string>();
-        foreach (var f in ParityFixture.Files()) data.Add(Path.GetFileName(f));
+        foreach (var f in ParityFixture.Files()) data.Add(f);
         return data;
     }
 
     [Fact]
-    public void TheFixtureFolderHasCases() => Assert.NotEmpty(ParityFixture.Files());
+    public void EachFixtureFolderHasCases()
+    {
+        foreach (var folder in ParityFixture.Folders)
+            Assert.Contains(ParityFixture.Files(), f => f.StartsWith(folder + "/", StringComparison.Ordinal));
+        Assert.Contains(ParityFixture.Files().Select(ParityFixture.Load), f => f.Cell == CellType.Gru);
+        Assert.Contains(ParityFixture.Files().Select(ParityFixture.Load), f => f.Cell == CellType.Lstm);
+    }
 
     private static (ParityFixture, RecurrentLanguageModel) Build(string file, int threads = 1)
     {
-        var f = ParityFixture.Load(SharedFolder.Combine("fixtures", "parity", file));
-        var model = new RecurrentLanguageModel(new ModelConfig(f.Vocab, f.Emb, f.Hidden, f.Layers, f.Pad), threads);
+        var f = ParityFixture.Load(file);
+        var model = new RecurrentLanguageModel(f.Config(), threads);
         var names = model.NamedParameters().Select(p => p.Name).OrderBy(n => n, StringComparer.Ordinal).ToArray();
         Assert.Equal(f.Params.Keys.OrderBy(n => n, StringComparer.Ordinal).ToArray(), names);
         foreach (var (name, p) in model.NamedParameters())
@@ -50,10 +56,10 @@ public class ParityTests
     {
         var (f, model) = Build(file);
         var logits = new float[f.Batch * f.Steps * f.Vocab];
-        var hN = new float[f.Layers * f.Batch * f.Hidden];
+        var hN = new float[model.StateLength(f.Batch)];
         model.Forward(f.Input, f.Batch, f.Steps, logits, f.H0, hN);
         AssertClose(f.Logits, logits, "logits");
-        AssertClose(f.HN, hN, "h_n");
+        AssertClose(f.HN, hN, "state after the last step (h_n, c_n)");
     }
 
     [Theory]
@@ -62,10 +68,10 @@ public class ParityTests
     {
         var (f, model) = Build(file);
         model.ZeroGrad();
-        var hN = new float[f.Layers * f.Batch * f.Hidden];
+        var hN = new float[model.StateLength(f.Batch)];
         float loss = model.ForwardBackward(f.Input, f.Target, f.Batch, f.Steps, f.H0, hN);
         AssertClose([f.Loss], [loss], "loss");
-        AssertClose(f.HN, hN, "h_n");
+        AssertClose(f.HN, hN, "state after the last step (h_n, c_n)");
         foreach (var (name, p) in model.NamedParameters())
             AssertClose(f.Grads[name], p.Grad.Data, $"grad {name}");
     }
