@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using RnnLm.Generation;
+using RnnLm.Nn;
 using RnnLm.Training;
 
 namespace RnnLm.Cli;
@@ -20,11 +21,13 @@ public static class BenchCommand
         var steps = new Option<int>("--steps") { Description = "Timed steps (after 2 warm-up steps).", DefaultValueFactory = _ => 10 };
         var threads = new Option<int>("--threads") { Description = "Threads.", DefaultValueFactory = _ => 2 };
         var generate = new Option<bool>("--generate") { Description = "Time generation instead: one token at a time, batch 1, hidden state carried, sampled at temperature 1." };
+        var cell = new Option<string>("--cell") { Description = "Recurrent cell: elman (the book's), gru or lstm.", DefaultValueFactory = _ => "elman" };
         var tokens = new Option<int>("--tokens") { Description = "With --generate: tokens to generate (timed, after a short warm-up).", DefaultValueFactory = _ => 2000 };
         var cmd = new Command("bench", "Time training steps (forward, backward, AdamW) on random token ids, or generation with --generate; prints JSON lines.")
-        { config, vocab, emb, hidden, layers, batch, ctx, steps, threads, generate, tokens };
+        { config, vocab, emb, hidden, layers, batch, ctx, steps, threads, cell, generate, tokens };
         cmd.SetAction(r => Program.Guard(() =>
         {
+            var cellType = TrainCommand.ParseCell(r.GetValue(cell)!);
             foreach (var name in r.GetValue(config)!)
             {
                 (int V, int E, int H, int L, int B, int T) p;
@@ -40,19 +43,19 @@ public static class BenchCommand
                 {
                     int n = r.GetValue(tokens);
                     if (n < 1) throw new UsageException($"--tokens must be at least 1, got {n}.");
-                    var g = GenerationBenchmark.Run(p.V, p.E, p.H, p.L, n, r.GetValue(threads));
+                    var g = GenerationBenchmark.Run(p.V, p.E, p.H, p.L, n, r.GetValue(threads), cell: cellType);
                     Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                     {
-                        ["impl"] = "rnnlm", ["mode"] = "generate", ["config"] = name, ["threads"] = g.Threads, ["vocab"] = g.Vocab,
+                        ["impl"] = "rnnlm", ["mode"] = "generate", ["config"] = name, ["cell"] = cellType.Name(), ["threads"] = g.Threads, ["vocab"] = g.Vocab,
                         ["emb"] = g.Emb, ["hidden"] = g.Hidden, ["layers"] = g.Layers, ["batch"] = 1, ["tokens"] = g.Tokens,
                         ["generate_tokens_per_s"] = g.TokensPerSecond, ["ms_per_token"] = g.MsPerToken,
                     }));
                     continue;
                 }
-                var res = TrainingBenchmark.Run(p.V, p.E, p.H, p.L, p.B, p.T, r.GetValue(steps), r.GetValue(threads));
+                var res = TrainingBenchmark.Run(p.V, p.E, p.H, p.L, p.B, p.T, r.GetValue(steps), r.GetValue(threads), cell: cellType);
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
-                    ["impl"] = "rnnlm", ["config"] = name, ["threads"] = res.Threads, ["vocab"] = res.Vocab, ["emb"] = res.Emb,
+                    ["impl"] = "rnnlm", ["config"] = name, ["cell"] = cellType.Name(), ["threads"] = res.Threads, ["vocab"] = res.Vocab, ["emb"] = res.Emb,
                     ["hidden"] = res.Hidden, ["layers"] = res.Layers, ["batch"] = res.Batch, ["ctx"] = res.Ctx, ["steps"] = res.Steps,
                     ["ms_per_step"] = res.MsPerStep, ["tokens_per_s"] = res.TokensPerSecond, ["gflop_per_s"] = res.GflopPerSecond,
                     ["peak_rss_mb"] = res.PeakRssMb,

@@ -18,7 +18,9 @@ public static class TrainCommand
     private static readonly Option<string?> Mode = new("--mode") { Description = "sentences (one per line, the book's) or stream (carried state, truncated BPTT)." };
     private static readonly Option<int?> VocabSize = new("--vocab-size") { Description = "Word tokenizer: keep at most this many tokens." };
     private static readonly Option<int?> MinCount = new("--min-count") { Description = "Word tokenizer: drop words seen fewer times." };
-    private static readonly Option<int?> Layers = new("--layers") { Description = "Elman layers (default 2)." };
+    private static readonly Option<string?> Cell = new("--cell") { Description = "Recurrent cell: elman (the book's, default), gru or lstm (PyTorch's nn.GRU / nn.LSTM)." };
+    private static readonly Option<float?> ForgetBias = new("--forget-bias") { Description = "LSTM only: start the forget gate's bias at this value (default: PyTorch's initialisation)." };
+    private static readonly Option<int?> Layers = new("--layers") { Description = "Recurrent layers (default 2)." };
     private static readonly Option<int?> Emb = new("--emb") { Description = "Embedding size (default 128)." };
     private static readonly Option<int?> Hidden = new("--hidden") { Description = "Hidden size (default: as --emb)." };
     private static readonly Option<int?> Ctx = new("--ctx") { Description = "Context length in tokens (default 30)." };
@@ -50,7 +52,7 @@ public static class TrainCommand
     {
         var cmd = new Command("train", "Train a model; with no --data, on the .NET SDK's reference documentation.")
         {
-            Preset, Data, Valid, ValidFraction, Tokenizer, Mode, VocabSize, MinCount, Layers, Emb, Hidden, Ctx, Batch, Lr,
+            Preset, Data, Valid, ValidFraction, Tokenizer, Mode, VocabSize, MinCount, Cell, ForgetBias, Layers, Emb, Hidden, Ctx, Batch, Lr,
             WeightDecay, Schedule, LrDecay, Warmup, Epochs, Steps, Minutes, Average, Clip, Dropout, WeightDropout, Tie, Init, InitRange, Seed, Threads,
             ValidEvery, Out, Resume, Force, Sample,
         };
@@ -91,6 +93,8 @@ public static class TrainCommand
             Mode = r.GetValue(Mode) is string m ? ParseMode(m) : o.Mode,
             VocabSize = r.GetValue(VocabSize) ?? o.VocabSize,
             MinCount = Pick(r, MinCount, o.MinCount),
+            Cell = r.GetValue(Cell) is string c ? ParseCell(c) : o.Cell,
+            ForgetBias = r.GetValue(ForgetBias) ?? o.ForgetBias,
             Layers = Pick(r, Layers, o.Layers),
             Emb = emb ?? o.Emb,
             Hidden = r.GetValue(Hidden) ?? (emb ?? o.Hidden),
@@ -118,6 +122,14 @@ public static class TrainCommand
         o.Validate();
         return o;
     }
+
+    public static CellType ParseCell(string s) => s switch
+    {
+        "elman" => CellType.Elman,
+        "gru" => CellType.Gru,
+        "lstm" => CellType.Lstm,
+        _ => throw new UsageException($"--cell must be elman, gru or lstm, got '{s}'."),
+    };
 
     private static DataMode ParseMode(string s) => s switch
     {
@@ -153,6 +165,8 @@ public static class TrainCommand
             // Sizes, data and recipe come from the run itself; only its bounds and threads may change.
             var saved = Checkpoint.Load(last).Header.Training
                 ?? throw new UsageException($"{last} has no training options to resume from.");
+            if (r.GetValue(Cell) is string c && ParseCell(c) != saved.Cell)
+                throw new UsageException($"--cell {c} does not match the run in {outDir}, which trains a {saved.Cell.Name()} model; leave --cell out to resume it.");
             o = saved with
             {
                 Epochs = r.GetValue(Epochs) ?? saved.Epochs,

@@ -72,6 +72,7 @@ public sealed class LanguageModel : IDisposable
             model = new RecurrentLanguageModel(options.ModelConfig(data.Tokenizer.VocabSize, data.Tokenizer.PadId), options.Threads);
             var rng = new Rng((ulong)options.Seed);
             Initialization.Apply(model, options.Init, rng, options.InitRange);
+            if (options.ForgetBias is float fb) Initialization.SetForgetBias(model, fb);
             model.DropoutRng.SetState(new Rng((ulong)options.Seed ^ 0xD409_0u).GetState());
         }
         using (var trainer = new Trainer(model, data.Tokenizer, data.Train, data.Valid, options, outDir, from) { Progress = progress })

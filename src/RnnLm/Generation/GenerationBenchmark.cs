@@ -16,11 +16,12 @@ public static class GenerationBenchmark
     /// <summary>Steps run (untimed) before the clock starts, so that the JIT and the buffers are warm.</summary>
     public const int WarmupTokens = 20;
 
-    public static Result Run(int vocab, int emb, int hidden, int layers, int tokens = 2000, int threads = 1, int seed = 42)
+    public static Result Run(int vocab, int emb, int hidden, int layers, int tokens = 2000, int threads = 1, int seed = 42,
+        CellType cell = CellType.Elman)
     {
         Check.Positive(tokens, nameof(tokens));
         if (vocab < 2) throw new ArgumentException($"vocab must be at least 2, got {vocab}.", nameof(vocab));
-        using var model = new RecurrentLanguageModel(new ModelConfig(vocab, emb, hidden, layers), threads);
+        using var model = new RecurrentLanguageModel(new ModelConfig(vocab, emb, hidden, layers, Cell: cell), threads);
         Initialization.Apply(model, InitScheme.Book, new Rng((ulong)seed));
         model.Eval();
         var sampler = new TokenSampler(new SamplingOptions(Temperature: 1f), new Rng((ulong)seed + 1));

@@ -54,6 +54,23 @@ public static class Initialization
         model.Embedding.ZeroPaddingRow();
     }
 
+    /// <summary>
+    /// Sets every LSTM layer's forget-gate bias to `value` (in bias_ih; bias_hh's forget part to 0), so that the cell
+    /// starts by keeping its state (Jozefowicz et al. 2015 recommend 1).
+    /// </summary>
+    public static void SetForgetBias(RecurrentLanguageModel model, float value)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.Config.Cell != CellType.Lstm)
+            throw new ArgumentException($"a forget-gate bias needs an lstm model; this one is {model.Config.Cell.Name()}.", nameof(model));
+        foreach (var layer in model.Rnn.Layers.Cast<LstmLayer>())
+        {
+            int H = layer.HiddenDim;
+            layer.BiasIh.Value.Data.AsSpan(H, H).Fill(value);
+            layer.BiasHh.Value.Data.AsSpan(H, H).Clear();
+        }
+    }
+
     /// <summary>U(-a, a) with a = √(6 / (fan_in + fan_out)), as torch.nn.init.xavier_uniform_.</summary>
     public static void XavierUniform(Parameter p, Rng rng)
     {

@@ -86,6 +86,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         ReadOnlySpan<float> h0 = default, Span<float> hN = default)
     {
         int rows = Prepare(inputs, targets, batch, steps);
+        CheckState(h0, batch, nameof(h0)); CheckState(hN, batch, nameof(hN));
         int E = Config.EmbDim, H = Config.HiddenDim;
         var x = _x.AsSpan(0, rows * E);
         RunRecurrent(steps, batch, x, h0, hN, out var topDropped);
@@ -114,6 +115,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         ReadOnlySpan<float> h0 = default, Span<float> hN = default)
     {
         int rows = Prepare(inputs, targets, batch, steps);
+        CheckState(h0, batch, nameof(h0)); CheckState(hN, batch, nameof(hN));
         RunRecurrent(steps, batch, _x.AsSpan(0, rows * Config.EmbDim), h0, hN, out var top);
         count = Criterion.CountTargets(_targets.AsSpan(0, rows), Config.VocabSize);
         if (count == 0) return 0;
@@ -127,6 +129,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         int rows = Prepare(inputs, default, batch, steps);
         int V = Config.VocabSize, D = Fc.InFeatures;
         Check.Length(logits, (long)rows * V, nameof(logits));
+        CheckState(h0, batch, nameof(h0)); CheckState(hN, batch, nameof(hN));
         RunRecurrent(steps, batch, _x.AsSpan(0, rows * Config.EmbDim), h0, hN, out var top);
         var headIn = HeadInput(rows, top);
         for (int t = 0; t < steps; t++)
@@ -142,7 +145,8 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     {
         int batch = tokens.Length, E = Config.EmbDim;
         Check.Positive(batch, nameof(tokens));
-        Check.Length(state, StateLength(batch), nameof(state));
+        CheckState(state, batch, nameof(state));
+        if (state.IsEmpty) throw new ArgumentException("state must hold the model's state; it is empty.", nameof(state));
         Check.Length(logits, (long)batch * Config.VocabSize, nameof(logits));
         Grow(ref _stepX, batch * E); Grow(ref _stepProj, batch * E);
         Embedding.Forward(tokens, _stepX.AsSpan(0, batch * E));
@@ -180,6 +184,16 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         var p = _proj.AsSpan(0, rows * Config.EmbDim);
         Proj.Forward(Gemm, rows, top, p);
         return p;
+    }
+
+    /// <summary>Throws an ArgumentException naming the state argument when its length does not fit the batch.</summary>
+    private void CheckState(ReadOnlySpan<float> state, int batch, string name)
+    {
+        if (state.IsEmpty) return;
+        int expected = StateLength(batch);
+        if (state.Length != expected)
+            throw new ArgumentException($"{name} has {state.Length} values; the state of this {Config.Cell.Name()} model for a batch of {batch} " +
+                $"has {expected} ({Config.NumLayers} layers × {Config.StateTensors} tensors × {batch} × hidden {Config.HiddenDim}).", name);
     }
 
     /// <summary>Checks shapes and ids, transposes to time-major and looks up the embeddings. Returns B·T.</summary>

@@ -9,7 +9,7 @@ namespace RnnLm.Nn;
 /// in buffers that grow once to the largest batch seen and are reused.
 /// Parameter names: Elman layers "layers.{l}.Wh/Uh/b" (the book's); GRU and LSTM PyTorch's "weight_ih_l{l}" and so on.
 /// </summary>
-public sealed class RecurrentStack : Module
+public sealed class RecurrentStack : Module, IDisposable
 {
     private readonly RecurrentLayer[] _layers;
     private readonly Dropout[] _between;  // before layer l ≥ 1

@@ -8,7 +8,7 @@ namespace RnnLm.Training;
 public static class TrainingBenchmark
 {
     public sealed record Result(int Vocab, int Emb, int Hidden, int Layers, int Batch, int Ctx, int Steps, int Threads,
-        double MsPerStep, double TokensPerSecond, double GflopPerSecond, double PeakRssMb);
+        double MsPerStep, double TokensPerSecond, double GflopPerSecond, double PeakRssMb, CellType Cell = CellType.Elman);
 
     public static readonly IReadOnlyDictionary<string, (int Vocab, int Emb, int Hidden, int Layers, int Batch, int Ctx)> Presets =
         new Dictionary<string, (int, int, int, int, int, int)>
@@ -20,22 +20,21 @@ public static class TrainingBenchmark
 
     /// <summary>
     /// FLOPs of one training step counted as 2·m·n·k for every matrix product of forward and backward: the head
-    /// (3 products of rows × hidden × vocab) and each layer's input and recurrent products (3 each).
+    /// (3 products of rows × hidden × vocab) and each layer's input and recurrent products (3 each, G gates wide).
     /// </summary>
-    public static double FlopsPerStep(int vocab, int emb, int hidden, int layers, int batch, int ctx)
+    public static double FlopsPerStep(int vocab, int emb, int hidden, int layers, int batch, int ctx, CellType cell = CellType.Elman)
     {
         double rows = (double)batch * ctx;
         double head = 3 * 2 * rows * hidden * vocab;
-        double rnn = 0;
-        for (int l = 0; l < layers; l++)
-            rnn += 3 * 2 * rows * (l == 0 ? emb : hidden) * hidden + 3 * 2 * rows * hidden * hidden;
-        return head + rnn;
+        using var stack = new RecurrentStack(emb, hidden, layers, cell: cell);
+        return head + stack.TrainingFlops(rows);
     }
 
-    public static Result Run(int vocab, int emb, int hidden, int layers, int batch, int ctx, int steps, int threads, int seed = 42)
+    public static Result Run(int vocab, int emb, int hidden, int layers, int batch, int ctx, int steps, int threads, int seed = 42,
+        CellType cell = CellType.Elman)
     {
         Check.Positive(steps, nameof(steps));
-        using var model = new RecurrentLanguageModel(new ModelConfig(vocab, emb, hidden, layers), threads);
+        using var model = new RecurrentLanguageModel(new ModelConfig(vocab, emb, hidden, layers, Cell: cell), threads);
         Initialization.Apply(model, InitScheme.Book, new Rng((ulong)seed));
         using var opt = new AdamW(model.Parameters(), threads: threads);
         var rng = new Rng((ulong)seed + 1);
@@ -47,11 +46,11 @@ public static class TrainingBenchmark
         var sw = Stopwatch.StartNew();
         for (int s = 0; s < steps; s++) Step();
         double secs = sw.Elapsed.TotalSeconds;
-        double flops = FlopsPerStep(vocab, emb, hidden, layers, batch, ctx) * steps;
+        double flops = FlopsPerStep(vocab, emb, hidden, layers, batch, ctx, cell) * steps;
         using var proc = Process.GetCurrentProcess();
         proc.Refresh();
         return new Result(vocab, emb, hidden, layers, batch, ctx, steps, threads,
             Math.Round(1000 * secs / steps, 2), Math.Round((double)batch * ctx * steps / secs, 1),
-            Math.Round(flops / secs / 1e9, 1), Math.Round(proc.PeakWorkingSet64 / 1048576.0, 1));
+            Math.Round(flops / secs / 1e9, 1), Math.Round(proc.PeakWorkingSet64 / 1048576.0, 1), cell);
     }
 }

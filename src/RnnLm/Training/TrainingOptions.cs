@@ -33,6 +33,8 @@ public sealed record TrainingOptions
     public int MinCount { get; init; } = 1;
     /// <summary>The recurrent layer: Elman (the book's), GRU or LSTM.</summary>
     public CellType Cell { get; init; } = CellType.Elman;
+    /// <summary>LSTM only: the forget gate's bias starts at this value (bias_ih; bias_hh's part at 0). Null: PyTorch's init.</summary>
+    public float? ForgetBias { get; init; }
     public int Layers { get; init; } = 2;
     public int Emb { get; init; } = 128;
     public int Hidden { get; init; } = 128;
@@ -77,6 +79,12 @@ public sealed record TrainingOptions
         if (VocabSize is int v && v < 2) throw new ArgumentException($"--vocab-size must be at least 2, got {v}.", nameof(VocabSize));
         Check.Positive(MinCount, "--min-count");
         if (!Enum.IsDefined(Cell)) throw new ArgumentException($"--cell must be elman, gru or lstm, got {(int)Cell}.", nameof(Cell));
+        if (ForgetBias is float fb)
+        {
+            if (Cell != CellType.Lstm)
+                throw new ArgumentException($"--forget-bias applies to the lstm cell only; this run's cell is {Cell.Name()}.", nameof(ForgetBias));
+            if (!float.IsFinite(fb)) throw new ArgumentException($"--forget-bias must be a finite number, got {fb}.", nameof(ForgetBias));
+        }
         Check.Positive(Layers, "--layers");
         Check.Positive(Emb, "--emb");
         Check.Positive(Hidden, "--hidden");
