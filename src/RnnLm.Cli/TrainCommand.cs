@@ -10,7 +10,7 @@ namespace RnnLm.Cli;
 /// <summary>`rnnlm train`: trains a model on a text file (by default, the .NET SDK's own documentation) and samples from it.</summary>
 public static class TrainCommand
 {
-    private static readonly Option<string?> Preset = new("--preset") { Description = "Start from a named recipe: book (the book's chapter 3), ptb (the best Elman recipe for Penn Treebank), char (character models)." };
+    private static readonly Option<string?> Preset = new("--preset") { Description = "Start from a named recipe: book (the book's chapter 3), ptb (the best Elman recipe for Penn Treebank), char (character models), ptb-lstm and char-lstm (the LSTM recipes)." };
     private static readonly Option<string?> Data = new("--data") { Description = "Training text: a UTF-8 file, or a folder of .txt files. Default: the .NET SDK's reference documentation." };
     private static readonly Option<string?> Valid = new("--valid") { Description = "Validation text file. Default: hold out --valid-fraction of the training text." };
     private static readonly Option<double?> ValidFraction = new("--valid-fraction") { Description = "Fraction held out for validation when there is no --valid (default 0.1)." };
@@ -75,7 +75,20 @@ public static class TrainCommand
             Tokenizer = "char", Mode = DataMode.Stream, Layers = 2, Emb = 128, Hidden = 512, Ctx = 100, Batch = 64,
             Lr = 2e-3, Schedule = LrSchedule.Cosine, Epochs = 100, Minutes = 30, Clip = 1, Dropout = 0.2f, Init = InitScheme.Book,
         },
-        _ => throw new UsageException($"--preset must be book, ptb or char, got '{name}'."),
+        // Two 400-unit LSTM layers with tied embeddings, dropout 0.4 everywhere, Adam with a cosine schedule (docs/results.md).
+        "ptb-lstm" => new TrainingOptions
+        {
+            Tokenizer = "word", Mode = DataMode.Stream, Cell = CellType.Lstm, Layers = 2, Emb = 400, Hidden = 400, Ctx = 35, Batch = 64,
+            Lr = 2e-3, WeightDecay = 0.01, Schedule = LrSchedule.Cosine, Epochs = 100, Minutes = 59, Clip = 0.5, Average = 0.15,
+            Dropout = 0.4f, TieWeights = true, Init = InitScheme.SmallUniform,
+        },
+        "char-lstm" => new TrainingOptions
+        {
+            Tokenizer = "char", Mode = DataMode.Stream, Cell = CellType.Lstm, Layers = 2, Emb = 64, Hidden = 512, Ctx = 100, Batch = 64,
+            Lr = 2e-3, Schedule = LrSchedule.Cosine, Epochs = 100, Minutes = 30, Clip = 1, Average = 0.15, Dropout = 0.2f,
+            Init = InitScheme.SmallUniform,
+        },
+        _ => throw new UsageException($"--preset must be book, ptb, char, ptb-lstm or char-lstm, got '{name}'."),
     };
 
     private static T Pick<T>(ParseResult r, Option<T?> option, T current) where T : struct => r.GetValue(option) ?? current;
