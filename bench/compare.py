@@ -3,14 +3,15 @@
 
 Run it with the system Python (python3-torch installs there), from anywhere:
 
-    /usr/bin/python3 bench/compare.py [--config book ptb char] [--repeats 3] [--steps 10 [char=5 ...]]
-                                      [--threads 2] [--raw FILE]
+    /usr/bin/python3 bench/compare.py [--config book ptb char] [--cells elman gru lstm] [--fused]
+                                      [--repeats 3] [--steps 10 [char=5 ...]] [--threads 2] [--raw FILE]
 
 What it does:
   1. builds the repository once (dotnet build -c Release);
-  2. for each configuration, runs `rnnlm bench` and the PyTorch reference's bench in separate processes,
-     alternating (rnnlm, pytorch, rnnlm, pytorch, ...), --repeats times each, recording every run's JSON line
-     and the peak RSS of its process (measured from outside, the same way for both);
+  2. for each configuration and cell, runs `rnnlm bench --cell CELL` and the PyTorch reference's bench in separate
+     processes, alternating (rnnlm, pytorch, rnnlm, pytorch, ...), --repeats times each, recording every run's JSON
+     line and the peak RSS of its process (measured from outside, the same way for both). The reference is the
+     book's loop for elman (and PyTorch's fused nn.RNN too with --fused), nn.GRU for gru, nn.LSTM for lstm;
   3. times generation (ptb sizes, 1 thread, batch 1) with `rnnlm bench --generate`;
   4. runs the SGEMM quick mode once at the output layer's shapes (lm-logits, lm-grad-input, lm-grad-weight);
   5. prints a markdown table (medians), the output layer's share of the GEMM bound for book, the memory target
@@ -40,6 +41,9 @@ CONFIGS = {
     "char": (65, 256, 256, 2, 64, 100, 5.0),
     "tiny": (500, 32, 32, 2, 4, 5, None),
 }
+# Target ratios of tokens/s against PyTorch's fused layers (nn.RNN, nn.GRU, nn.LSTM), per configuration.
+FUSED_TARGETS = {"book": None, "ptb": 2.0, "char": 3.0, "tiny": None}
+REFERENCE_IMPL = {"elman": "book", "gru": "nn.GRU", "lstm": "nn.LSTM"}
 GEMM_CASES = ["lm-logits", "lm-grad-input", "lm-grad-weight"]
 GEMM_SHARE_TARGET = 0.65
 BOOK_RSS_TARGET_MB = 600
@@ -84,6 +88,17 @@ def json_lines(out, cmd):
     return rows
 
 
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
 def parse_steps(items, configs):
     """--steps N [CONFIG=N ...]: a default and per-configuration overrides."""
     default, per = 10, {}
@@ -105,6 +120,9 @@ def main():
     ap = argparse.ArgumentParser(description="RnnLm vs the PyTorch reference: training speed, memory, generation, GEMM bound.")
     ap.add_argument("--config", nargs="+", default=["book", "ptb", "char"], choices=list(CONFIGS),
                     help="configurations to compare (default: book ptb char; tiny: a few-second check of this script)")
+    ap.add_argument("--cells", nargs="+", default=["elman"], choices=list(REFERENCE_IMPL),
+                    help="recurrent cells to compare (default: elman; gru and lstm run against nn.GRU and nn.LSTM)")
+    ap.add_argument("--fused", action="store_true", help="also compare elman against PyTorch's fused nn.RNN")
     ap.add_argument("--repeats", type=int, default=3, help="runs of each implementation per configuration (default 3)")
     ap.add_argument("--steps", nargs="+", default=["10"], metavar="N|CONFIG=N",
                     help="timed steps per run (default 10), with optional per-configuration overrides, e.g. --steps 10 char=5")
@@ -133,25 +151,32 @@ def main():
             fail(f"{os.path.relpath(dll, ROOT)} is missing: build first (dotnet build -c Release) or drop --no-build.")
 
     raw = []
-    results = {}  # config -> {"rnnlm": [rows], "pytorch": [rows]}
+    pairs = []  # (config, cell, reference impl)
     for c in configs:
+        for cell in dict.fromkeys(a.cells):
+            pairs.append((c, cell, REFERENCE_IMPL[cell]))
+            if cell == "elman" and a.fused:
+                pairs.append((c, cell, "nn.RNN"))
+    results = {}  # (config, cell, impl) -> {"rnnlm": [rows], "pytorch": [rows]}
+    for key in pairs:
+        c, cell, impl_ref = key
         V, E, H, L, B, T, _ = CONFIGS[c]
         n = str(steps[c])
-        rnn_cmd = ["dotnet", CLI_DLL, "bench", "--steps", n, "--threads", str(a.threads)]
+        rnn_cmd = ["dotnet", CLI_DLL, "bench", "--steps", n, "--threads", str(a.threads), "--cell", cell]
         rnn_cmd += ["--config", c] if c != "tiny" else ["--config", "custom", "--vocab", str(V), "--emb", str(E),
                                                         "--hidden", str(H), "--layers", str(L), "--batch", str(B), "--ctx", str(T)]
         py_cmd = [PYTHON, REFERENCE, "bench", "--vocab", str(V), "--emb", str(E), "--hidden", str(H), "--layers", str(L),
-                  "--batch", str(B), "--ctx", str(T), "--steps", n, "--threads", str(a.threads)]
-        results[c] = {"rnnlm": [], "pytorch": []}
+                  "--batch", str(B), "--ctx", str(T), "--steps", n, "--threads", str(a.threads), "--impl", impl_ref]
+        results[key] = {"rnnlm": [], "pytorch": []}
         for rep in range(a.repeats):
             for impl, cmd in (("rnnlm", rnn_cmd), ("pytorch", py_cmd)):
                 out, rss = run(cmd)
                 row = json_lines(out, cmd)[-1]
-                row.update({"kind": "train", "compare_impl": impl, "compare_config": c, "rep": rep + 1,
-                            "measured_peak_rss_mb": rss})
-                results[c][impl].append(row)
+                row.update({"kind": "train", "compare_impl": impl, "compare_config": c, "compare_cell": cell,
+                            "compare_reference": impl_ref, "rep": rep + 1, "measured_peak_rss_mb": rss})
+                results[key][impl].append(row)
                 raw.append(row)
-                log(f"[{c} {rep + 1}/{a.repeats}] {impl:7s} {row['tokens_per_s']:>10.1f} tokens/s  "
+                log(f"[{c} {cell} vs {impl_ref} {rep + 1}/{a.repeats}] {impl:7s} {row['tokens_per_s']:>10.1f} tokens/s  "
                     f"{row['ms_per_step']:>9.2f} ms/step  {rss:>7.1f} MB")
 
     gen = []
@@ -184,26 +209,29 @@ def main():
 
     med = lambda rows, key: statistics.median(r[key] for r in rows)
     print()
-    print(f"{a.threads} threads, {a.repeats} runs of each (medians; peak RSS: the largest of the runs, measured from outside)")
+    print(f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs); {a.threads} threads, {a.repeats} runs of each "
+          "(medians; peak RSS: the largest of the runs, measured from outside)")
     print()
-    print("| config | RnnLm tokens/s (median) | PyTorch tokens/s (median) | ratio | target ratio | RnnLm ms/step | "
-          "PyTorch ms/step | RnnLm peak RSS MB | PyTorch peak RSS MB | met |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|")
-    for c in configs:
-        rr, pr = results[c]["rnnlm"], results[c]["pytorch"]
+    print("| config | cell | PyTorch reference | RnnLm tokens/s (median) | PyTorch tokens/s (median) | ratio | target ratio | "
+          "RnnLm ms/step | PyTorch ms/step | RnnLm peak RSS MB | PyTorch peak RSS MB | met |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|")
+    for key in pairs:
+        c, cell, impl_ref = key
+        rr, pr = results[key]["rnnlm"], results[key]["pytorch"]
         rt, pt = med(rr, "tokens_per_s"), med(pr, "tokens_per_s")
         ratio = rt / pt if pt > 0 else float("inf")
-        target = CONFIGS[c][6]
+        target = CONFIGS[c][6] if impl_ref == "book" else FUSED_TARGETS[c]
         met = "-" if target is None else ("yes" if ratio >= target else "no")
-        print(f"| {c} | {rt:.0f} | {pt:.0f} | {ratio:.2f} | {'-' if target is None else f'{target:.1f}'} | "
+        print(f"| {c} | {cell} | {impl_ref} | {rt:.0f} | {pt:.0f} | {ratio:.2f} | {'-' if target is None else f'{target:.1f}'} | "
               f"{med(rr, 'ms_per_step'):.1f} | {med(pr, 'ms_per_step'):.1f} | "
               f"{max(r['measured_peak_rss_mb'] for r in rr):.0f} | {max(r['measured_peak_rss_mb'] for r in pr):.0f} | {met} |")
     print()
 
-    if "book" in configs and gemm:
+    book_elman = ("book", "elman", "book") if ("book", "elman", "book") in results else None
+    if book_elman and gemm:
         V, E, H, L, B, T, _ = CONFIGS["book"]
         head_flop = 3 * 2 * (B * T) * H * V
-        ms = med(results["book"]["rnnlm"], "ms_per_step")
+        ms = med(results[book_elman]["rnnlm"], "ms_per_step")
         achieved = head_flop / (ms / 1000) / 1e9
         bound = statistics.mean(r["gflops"] for r in gemm)
         share = achieved / bound
@@ -212,12 +240,12 @@ def main():
               f"in a median {ms:.1f} ms/step = {achieved:.1f} GFLOP/s, vs SGEMM {bound:.1f} GFLOP/s "
               f"(mean of {', '.join(GEMM_CASES)} at {a.threads} threads, measured in this run)")
     elif gemm:
-        print(f"GEMM-bound share (book): not computed (book not run); SGEMM mean {statistics.mean(r['gflops'] for r in gemm):.1f} GFLOP/s")
+        print(f"GEMM-bound share (book): not computed (book elman not run); SGEMM mean {statistics.mean(r['gflops'] for r in gemm):.1f} GFLOP/s")
     else:
         print("GEMM-bound share (book): skipped (--no-gemm)")
 
-    if "book" in configs:
-        peak = max(r["measured_peak_rss_mb"] for r in results["book"]["rnnlm"])
+    if book_elman:
+        peak = max(r["measured_peak_rss_mb"] for r in results[book_elman]["rnnlm"])
         print(f"memory (book): RnnLm peak RSS {peak:.0f} MB (target ≤ {BOOK_RSS_TARGET_MB} MB: "
               f"{'met' if peak <= BOOK_RSS_TARGET_MB else 'not met'})")
     else:

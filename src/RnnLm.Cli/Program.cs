@@ -9,7 +9,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        var root = new RootCommand("rnnlm: train, evaluate and sample Elman recurrent language models on any text.");
+        var root = new RootCommand("rnnlm: train, evaluate and sample recurrent language models (Elman, GRU, LSTM) on any text.");
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());

@@ -36,7 +36,7 @@ public static class TrainCommand
     private static readonly Option<double?> Average = new("--average") { Description = "Average the weights over this last fraction of the run, e.g. 0.2 (default 0: off); best.ckpt takes the average when it validates better." };
     private static readonly Option<double?> Clip = new("--clip") { Description = "Clip gradients to this global norm (0: off)." };
     private static readonly Option<float?> Dropout = new("--dropout") { Description = "Dropout on embeddings, between layers and before the head (default 0)." };
-    private static readonly Option<float?> WeightDropout = new("--weight-dropout") { Description = "DropConnect on the recurrent matrices Uh: one mask per layer and batch (default 0)." };
+    private static readonly Option<float?> WeightDropout = new("--weight-dropout") { Description = "DropConnect on the recurrent matrices (Uh, weight_hh): one mask per layer and batch (default 0)." };
     private static readonly Option<bool?> Tie = new("--tie") { Description = "Tie the head's weights to the embedding table." };
     private static readonly Option<string?> Init = new("--init") { Description = "book (Xavier, U(0,1) vectors), uniform (U(-r,r), zero biases) or orthogonal." };
     private static readonly Option<float?> InitRange = new("--init-range") { Description = "r of --init uniform (default 0.1)." };
@@ -136,13 +136,7 @@ public static class TrainCommand
         return o;
     }
 
-    public static CellType ParseCell(string s) => s switch
-    {
-        "elman" => CellType.Elman,
-        "gru" => CellType.Gru,
-        "lstm" => CellType.Lstm,
-        _ => throw new UsageException($"--cell must be elman, gru or lstm, got '{s}'."),
-    };
+    public static CellType ParseCell(string s) => CellTypes.Parse(s, "--cell");
 
     private static DataMode ParseMode(string s) => s switch
     {

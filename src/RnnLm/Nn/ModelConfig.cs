@@ -4,7 +4,7 @@ namespace RnnLm.Nn;
 /// The sizes of a recurrent language model. Dropout applies (in training) to the embeddings, between layers and
 /// before the head. TieWeights shares the embedding table with the head's weight; where HiddenDim ≠ EmbDim a
 /// projection [HiddenDim → EmbDim] comes before the head. WeightDropout drops elements of every recurrent
-/// matrix Uh (DropConnect, as AWD-LSTM's weight drop): one mask per layer and forward pass, shared by all steps
+/// matrix, Elman's Uh or the gated cells' weight_hh (DropConnect, as AWD-LSTM's weight drop): one mask per layer and forward pass, shared by all steps
 /// and sequences of the batch. Cell chooses the recurrent layer (Elman, the book's, by default; a checkpoint
 /// without it is an Elman model).
 /// </summary>

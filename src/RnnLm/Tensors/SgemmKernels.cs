@@ -77,6 +77,12 @@ internal static unsafe class SgemmKernels
     /// <summary>Whether the AVX2/FMA kernel is used (tests may turn it off to exercise the portable path).</summary>
     internal static bool UseAvx = Avx2.IsSupported && Fma.IsSupported;
 
+    /// <summary>
+    /// Whether full tiles go through the 512-bit 12x32 kernel (AVX-512F present); the same bits as the 6x16 kernel.
+    /// Tests turn it off to compare; DOTNET_EnableAVX512F=0 turns it off for a whole process.
+    /// </summary>
+    internal static bool UseAvx512 = Avx512F.IsSupported;
+
     /// <summary>Size of the k blocks for a given k (depends on k only, which keeps results independent of the M/N split).</summary>
     public static int KBlock(int k)
     {
@@ -267,33 +273,54 @@ internal static unsafe class SgemmKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Macro(int mc, int nc, int kc, float* pa, float* pb, float* c, nint ldc, bool overwrite, float* tile, bool avx)
     {
-        for (int jr = 0; jr < nc; jr += NR)
+        bool wide = avx && UseAvx512;
+        for (int jr = 0; jr < nc;)
         {
-            int nr = Math.Min(NR, nc - jr);
             float* bp = pb + (nint)jr * kc;
-            for (int ir = 0; ir < mc; ir += MR)
+            if (wide && jr + 2 * NR <= nc)
             {
-                int mr = Math.Min(MR, mc - ir);
-                float* ap = pa + (nint)ir * kc;
-                float* cp = c + ir * ldc + jr;
-                if (mr == MR && nr == NR)
+                // Two full column panels: 12x32 tiles where two full row panels remain, 6x16 tiles for the rest.
+                int ir = 0;
+                for (; ir + 2 * MR <= mc; ir += 2 * MR)
                 {
-                    if (avx) KernelAvx(kc, ap, bp, cp, ldc, overwrite);
-                    else KernelPortable(kc, ap, bp, cp, ldc, overwrite);
+                    float* ap = pa + (nint)ir * kc;
+                    Kernel512(kc, ap, ap + (nint)MR * kc, bp, bp + (nint)NR * kc, c + ir * ldc + jr, ldc, overwrite);
                 }
-                else
+                for (; ir < mc; ir += MR)
                 {
-                    // Edge tile: same kernel on a full 6x16 scratch tile, so the operation sequence is unchanged.
-                    if (!overwrite)
-                        for (int i = 0; i < mr; i++)
-                            for (int j = 0; j < nr; j++) tile[i * NR + j] = cp[i * ldc + j];
-                    if (avx) KernelAvx(kc, ap, bp, tile, NR, overwrite);
-                    else KernelPortable(kc, ap, bp, tile, NR, overwrite);
-                    for (int i = 0; i < mr; i++)
-                        for (int j = 0; j < nr; j++) cp[i * ldc + j] = tile[i * NR + j];
+                    Tile(mc, ir, NR, kc, pa, bp, c + jr, ldc, overwrite, tile, avx);
+                    Tile(mc, ir, NR, kc, pa, bp + (nint)NR * kc, c + jr + NR, ldc, overwrite, tile, avx);
                 }
+                jr += 2 * NR;
+                continue;
             }
+            int nr = Math.Min(NR, nc - jr);
+            for (int ir = 0; ir < mc; ir += MR) Tile(mc, ir, nr, kc, pa, bp, c + jr, ldc, overwrite, tile, avx);
+            jr += NR;
         }
+    }
+
+    /// <summary>One 6x16 tile at rows ir of C (nr ≤ 16 columns); an edge tile goes through a scratch tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile(int mc, int ir, int nr, int kc, float* pa, float* bp, float* c, nint ldc, bool overwrite, float* tile, bool avx)
+    {
+        int mr = Math.Min(MR, mc - ir);
+        float* ap = pa + (nint)ir * kc;
+        float* cp = c + ir * ldc;
+        if (mr == MR && nr == NR)
+        {
+            if (avx) KernelAvx(kc, ap, bp, cp, ldc, overwrite);
+            else KernelPortable(kc, ap, bp, cp, ldc, overwrite);
+            return;
+        }
+        // Edge tile: same kernel on a full 6x16 scratch tile, so the operation sequence is unchanged.
+        if (!overwrite)
+            for (int i = 0; i < mr; i++)
+                for (int j = 0; j < nr; j++) tile[i * NR + j] = cp[i * ldc + j];
+        if (avx) KernelAvx(kc, ap, bp, tile, NR, overwrite);
+        else KernelPortable(kc, ap, bp, tile, NR, overwrite);
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < nr; j++) cp[i * ldc + j] = tile[i * NR + j];
     }
 
     // ---------------------------------------------------------------- micro-kernels
@@ -389,6 +416,88 @@ internal static unsafe class SgemmKernels
             Avx.Store(c3, Avx.Add(Avx.LoadVector256(c3), x30)); Avx.Store(c3 + 8, Avx.Add(Avx.LoadVector256(c3 + 8), x31));
             Avx.Store(c4, Avx.Add(Avx.LoadVector256(c4), x40)); Avx.Store(c4 + 8, Avx.Add(Avx.LoadVector256(c4 + 8), x41));
             Avx.Store(c5, Avx.Add(Avx.LoadVector256(c5), x50)); Avx.Store(c5 + 8, Avx.Add(Avx.LoadVector256(c5 + 8), x51));
+        }
+    }
+
+    /// <summary>
+    /// 12x32 tile on 512-bit registers: four 6x16 tiles at once, from two packed A panels (a0, a1: rows 0-5, 6-11) and
+    /// two packed B panels (b0, b1: columns 0-15, 16-31) in <see cref="KernelAvx"/>'s layout. Every element is the same
+    /// chain as there (from zero, one FMA per p in order, then stored or added to C), so the bits are the same.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512(int kc, float* a0, float* a1, float* b0, float* b1, float* c, nint ldc, bool overwrite)
+    {
+        float* c0 = c + 0 * ldc; Sse.Prefetch0(c0); Sse.Prefetch0(c0 + 31);
+        float* c1 = c + 1 * ldc; Sse.Prefetch0(c1); Sse.Prefetch0(c1 + 31);
+        float* c2 = c + 2 * ldc; Sse.Prefetch0(c2); Sse.Prefetch0(c2 + 31);
+        float* c3 = c + 3 * ldc; Sse.Prefetch0(c3); Sse.Prefetch0(c3 + 31);
+        float* c4 = c + 4 * ldc; Sse.Prefetch0(c4); Sse.Prefetch0(c4 + 31);
+        float* c5 = c + 5 * ldc; Sse.Prefetch0(c5); Sse.Prefetch0(c5 + 31);
+        float* c6 = c + 6 * ldc; Sse.Prefetch0(c6); Sse.Prefetch0(c6 + 31);
+        float* c7 = c + 7 * ldc; Sse.Prefetch0(c7); Sse.Prefetch0(c7 + 31);
+        float* c8 = c + 8 * ldc; Sse.Prefetch0(c8); Sse.Prefetch0(c8 + 31);
+        float* c9 = c + 9 * ldc; Sse.Prefetch0(c9); Sse.Prefetch0(c9 + 31);
+        float* c10 = c + 10 * ldc; Sse.Prefetch0(c10); Sse.Prefetch0(c10 + 31);
+        float* c11 = c + 11 * ldc; Sse.Prefetch0(c11); Sse.Prefetch0(c11 + 31);
+        Vector512<float> x00 = Vector512<float>.Zero, x01 = Vector512<float>.Zero;
+        Vector512<float> x10 = Vector512<float>.Zero, x11 = Vector512<float>.Zero;
+        Vector512<float> x20 = Vector512<float>.Zero, x21 = Vector512<float>.Zero;
+        Vector512<float> x30 = Vector512<float>.Zero, x31 = Vector512<float>.Zero;
+        Vector512<float> x40 = Vector512<float>.Zero, x41 = Vector512<float>.Zero;
+        Vector512<float> x50 = Vector512<float>.Zero, x51 = Vector512<float>.Zero;
+        Vector512<float> x60 = Vector512<float>.Zero, x61 = Vector512<float>.Zero;
+        Vector512<float> x70 = Vector512<float>.Zero, x71 = Vector512<float>.Zero;
+        Vector512<float> x80 = Vector512<float>.Zero, x81 = Vector512<float>.Zero;
+        Vector512<float> x90 = Vector512<float>.Zero, x91 = Vector512<float>.Zero;
+        Vector512<float> x100 = Vector512<float>.Zero, x101 = Vector512<float>.Zero;
+        Vector512<float> x110 = Vector512<float>.Zero, x111 = Vector512<float>.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> v0 = Vector512.Load(b0), v1 = Vector512.Load(b1);
+            Vector512<float> av;
+            av = Vector512.Create(a0[0]); x00 = Avx512F.FusedMultiplyAdd(av, v0, x00); x01 = Avx512F.FusedMultiplyAdd(av, v1, x01);
+            av = Vector512.Create(a0[1]); x10 = Avx512F.FusedMultiplyAdd(av, v0, x10); x11 = Avx512F.FusedMultiplyAdd(av, v1, x11);
+            av = Vector512.Create(a0[2]); x20 = Avx512F.FusedMultiplyAdd(av, v0, x20); x21 = Avx512F.FusedMultiplyAdd(av, v1, x21);
+            av = Vector512.Create(a0[3]); x30 = Avx512F.FusedMultiplyAdd(av, v0, x30); x31 = Avx512F.FusedMultiplyAdd(av, v1, x31);
+            av = Vector512.Create(a0[4]); x40 = Avx512F.FusedMultiplyAdd(av, v0, x40); x41 = Avx512F.FusedMultiplyAdd(av, v1, x41);
+            av = Vector512.Create(a0[5]); x50 = Avx512F.FusedMultiplyAdd(av, v0, x50); x51 = Avx512F.FusedMultiplyAdd(av, v1, x51);
+            av = Vector512.Create(a1[0]); x60 = Avx512F.FusedMultiplyAdd(av, v0, x60); x61 = Avx512F.FusedMultiplyAdd(av, v1, x61);
+            av = Vector512.Create(a1[1]); x70 = Avx512F.FusedMultiplyAdd(av, v0, x70); x71 = Avx512F.FusedMultiplyAdd(av, v1, x71);
+            av = Vector512.Create(a1[2]); x80 = Avx512F.FusedMultiplyAdd(av, v0, x80); x81 = Avx512F.FusedMultiplyAdd(av, v1, x81);
+            av = Vector512.Create(a1[3]); x90 = Avx512F.FusedMultiplyAdd(av, v0, x90); x91 = Avx512F.FusedMultiplyAdd(av, v1, x91);
+            av = Vector512.Create(a1[4]); x100 = Avx512F.FusedMultiplyAdd(av, v0, x100); x101 = Avx512F.FusedMultiplyAdd(av, v1, x101);
+            av = Vector512.Create(a1[5]); x110 = Avx512F.FusedMultiplyAdd(av, v0, x110); x111 = Avx512F.FusedMultiplyAdd(av, v1, x111);
+            a0 += 6; a1 += 6; b0 += 16; b1 += 16;
+        }
+        if (overwrite)
+        {
+            Vector512.Store(x00, c0); Vector512.Store(x01, c0 + 16);
+            Vector512.Store(x10, c1); Vector512.Store(x11, c1 + 16);
+            Vector512.Store(x20, c2); Vector512.Store(x21, c2 + 16);
+            Vector512.Store(x30, c3); Vector512.Store(x31, c3 + 16);
+            Vector512.Store(x40, c4); Vector512.Store(x41, c4 + 16);
+            Vector512.Store(x50, c5); Vector512.Store(x51, c5 + 16);
+            Vector512.Store(x60, c6); Vector512.Store(x61, c6 + 16);
+            Vector512.Store(x70, c7); Vector512.Store(x71, c7 + 16);
+            Vector512.Store(x80, c8); Vector512.Store(x81, c8 + 16);
+            Vector512.Store(x90, c9); Vector512.Store(x91, c9 + 16);
+            Vector512.Store(x100, c10); Vector512.Store(x101, c10 + 16);
+            Vector512.Store(x110, c11); Vector512.Store(x111, c11 + 16);
+        }
+        else
+        {
+            Vector512.Store(Avx512F.Add(Vector512.Load(c0), x00), c0); Vector512.Store(Avx512F.Add(Vector512.Load(c0 + 16), x01), c0 + 16);
+            Vector512.Store(Avx512F.Add(Vector512.Load(c1), x10), c1); Vector512.Store(Avx512F.Add(Vector512.Load(c1 + 16), x11), c1 + 16);
+            Vector512.Store(Avx512F.Add(Vector512.Load(c2), x20), c2); Vector512.Store(Avx512F.Add(Vector512.Load(c2 + 16), x21), c2 + 16);
+            Vector512.Store(Avx512F.Add(Vector512.Load(c3), x30), c3); Vector512.Store(Avx512F.Add(Vector512.Load(c3 + 16), x31), c3 + 16);
+            Vector512.Store(Avx512F.Add(Vector512.Load(c4), x40), c4); Vector512.Store(Avx512F.Add(Vector512.Load(c4 + 16), x41), c4 + 16);
+            Vector512.Store(Avx512F.Add(Vector512.Load(c5), x50), c5); Vector512.Store(Avx512F.Add(Vector512.Load(c5 + 16), x51), c5 + 16);
+            Vector512.Store(Avx512F.Add(Vector512.Load(c6), x60), c6); Vector512.Store(Avx512F.Add(Vector512.Load(c6 + 16), x61), c6 + 16);
+            Vector512.Store(Avx512F.Add(Vector512.Load(c7), x70), c7); Vector512.Store(Avx512F.Add(Vector512.Load(c7 + 16), x71), c7 + 16);
+            Vector512.Store(Avx512F.Add(Vector512.Load(c8), x80), c8); Vector512.Store(Avx512F.Add(Vector512.Load(c8 + 16), x81), c8 + 16);
+            Vector512.Store(Avx512F.Add(Vector512.Load(c9), x90), c9); Vector512.Store(Avx512F.Add(Vector512.Load(c9 + 16), x91), c9 + 16);
+            Vector512.Store(Avx512F.Add(Vector512.Load(c10), x100), c10); Vector512.Store(Avx512F.Add(Vector512.Load(c10 + 16), x101), c10 + 16);
+            Vector512.Store(Avx512F.Add(Vector512.Load(c11), x110), c11); Vector512.Store(Avx512F.Add(Vector512.Load(c11 + 16), x111), c11 + 16);
         }
     }
 

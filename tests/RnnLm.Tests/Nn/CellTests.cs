@@ -326,3 +326,53 @@ public class CellAllocationTests
         Assert.True(bytes == 0, $"4 {cell} training and generation steps allocated {bytes} bytes on the training thread");
     }
 }
+
+/// <summary>
+/// Seeded training steps give the same weights on the 512-bit paths (SGEMM's 12x32 kernel, FastMath's 16 lanes)
+/// as on the 256-bit ones, for every cell. Runs alone: it switches kernels for the whole process.
+/// </summary>
+[Collection(nameof(RnnLm.Tests.Tensors.SgemmCollection))]
+public class KernelPathTests
+{
+    private static float[][] Train(CellType cell)
+    {
+        const int vocab = 200, batch = 24, steps = 9;
+        using var model = new RecurrentLanguageModel(new ModelConfig(vocab, 40, 48, 2, Dropout: 0.1f, Cell: cell), threads: 2);
+        Initialization.Apply(model, InitScheme.Book, new Rng(8));
+        using var opt = new AdamW(model.Parameters(), threads: 2);
+        var rng = new Rng(4);
+        var x = new int[batch * steps];
+        var y = new int[batch * steps];
+        for (int s = 0; s < 3; s++)
+        {
+            for (int i = 0; i < x.Length; i++) { x[i] = rng.NextInt(vocab); y[i] = rng.NextInt(vocab); }
+            opt.ZeroGrad();
+            model.ForwardBackward(x, y, batch, steps);
+            opt.Step();
+        }
+        return model.Parameters().Select(p => p.Value.Data.ToArray()).ToArray();
+    }
+
+    [Theory]
+    [InlineData(CellType.Elman)]
+    [InlineData(CellType.Gru)]
+    [InlineData(CellType.Lstm)]
+    public void The512BitPathsGiveTheSameWeights(CellType cell)
+    {
+        bool gemm = SgemmKernels.UseAvx512, math = FastMath.UseAvx512;
+        try
+        {
+            var wide = Train(cell);
+            SgemmKernels.UseAvx512 = false;
+            FastMath.UseAvx512 = false;
+            var narrow = Train(cell);
+            for (int i = 0; i < wide.Length; i++)
+                Assert.True(wide[i].AsSpan().SequenceEqual(narrow[i]), $"parameter {i} of the {cell} model differs between the 512- and 256-bit paths");
+        }
+        finally
+        {
+            SgemmKernels.UseAvx512 = gemm;
+            FastMath.UseAvx512 = math;
+        }
+    }
+}

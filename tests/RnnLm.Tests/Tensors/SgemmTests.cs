@@ -125,6 +125,44 @@ public sealed class SgemmTests
         }
     }
 
+    /// <summary>
+    /// The 512-bit 12x32 kernel gives the 6x16 AVX2 kernel's bits: full and edge tiles, k one block or several,
+    /// overwrite and accumulate, one and two threads. On a CPU without AVX-512 both runs take the 6x16 path.
+    /// </summary>
+    [Theory]
+    [InlineData(GemmVariant.NN, 389, 301, 257)]
+    [InlineData(GemmVariant.NT, 97, 1001, 600)]
+    [InlineData(GemmVariant.TN, 250, 129, 81)]
+    [InlineData(GemmVariant.NN, 12, 32, 1)]
+    [InlineData(GemmVariant.NT, 13, 33, 5)]
+    public void WideKernelGivesTheBitsOfThe256BitKernel(GemmVariant v, int m, int n, int k)
+    {
+        bool saved = SgemmKernels.UseAvx512;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    Operands o = Make(v, m, n, k, 3, 7);
+                    float[] Run(bool wide)
+                    {
+                        SgemmKernels.UseAvx512 = wide && saved;
+                        using var e = new SgemmEngine(threads);
+                        var c = (float[])o.C.Clone();
+                        e.Multiply(v, m, n, k, o.A, o.Lda, o.B, o.Ldb, c, o.Ldc, accumulate);
+                        return c;
+                    }
+                    var narrow = Run(false);
+                    AssertClose(v, m, n, k, o, Expected(v, m, n, k, o, accumulate), narrow, accumulate);
+                    AssertSameBits(narrow, Run(true), $"{v} {m}x{n}x{k} threads {threads} accumulate {accumulate}");
+                }
+        }
+        finally
+        {
+            SgemmKernels.UseAvx512 = saved;
+        }
+    }
+
     [Theory]
     [InlineData(GemmVariant.NN, 37, 45, 29)]
     [InlineData(GemmVariant.NT, 61, 19, 300)]
