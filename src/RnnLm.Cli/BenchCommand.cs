@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using RnnLm.Generation;
 using RnnLm.Nn;
+using RnnLm.Tensors;
 using RnnLm.Training;
 
 namespace RnnLm.Cli;
@@ -46,7 +47,8 @@ public static class BenchCommand
                     var g = GenerationBenchmark.Run(p.V, p.E, p.H, p.L, n, r.GetValue(threads), cell: cellType);
                     Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                     {
-                        ["impl"] = "rnnlm", ["mode"] = "generate", ["config"] = name, ["cell"] = cellType.Name(), ["threads"] = g.Threads, ["vocab"] = g.Vocab,
+                        ["impl"] = "rnnlm", ["mode"] = "generate", ["config"] = name, ["cell"] = cellType.Name(),
+                        ["cpu"] = KernelPath.CpuModel, ["kernels"] = KernelPath.Current, ["threads"] = g.Threads, ["vocab"] = g.Vocab,
                         ["emb"] = g.Emb, ["hidden"] = g.Hidden, ["layers"] = g.Layers, ["batch"] = 1, ["tokens"] = g.Tokens,
                         ["generate_tokens_per_s"] = g.TokensPerSecond, ["ms_per_token"] = g.MsPerToken,
                     }));
@@ -55,7 +57,8 @@ public static class BenchCommand
                 var res = TrainingBenchmark.Run(p.V, p.E, p.H, p.L, p.B, p.T, r.GetValue(steps), r.GetValue(threads), cell: cellType);
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
-                    ["impl"] = "rnnlm", ["config"] = name, ["cell"] = cellType.Name(), ["threads"] = res.Threads, ["vocab"] = res.Vocab, ["emb"] = res.Emb,
+                    ["impl"] = "rnnlm", ["config"] = name, ["cell"] = cellType.Name(), ["cpu"] = KernelPath.CpuModel,
+                    ["kernels"] = KernelPath.Current, ["threads"] = res.Threads, ["vocab"] = res.Vocab, ["emb"] = res.Emb,
                     ["hidden"] = res.Hidden, ["layers"] = res.Layers, ["batch"] = res.Batch, ["ctx"] = res.Ctx, ["steps"] = res.Steps,
                     ["ms_per_step"] = res.MsPerStep, ["tokens_per_s"] = res.TokensPerSecond, ["gflop_per_s"] = res.GflopPerSecond,
                     ["peak_rss_mb"] = res.PeakRssMb,

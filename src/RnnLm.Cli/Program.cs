@@ -15,6 +15,16 @@ public static class Program
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(PlotCommand.Create());
+        // RNNLM_KERNELS=avx2|avx512 forces a kernel path (for comparing paths on one machine).
+        if (Environment.GetEnvironmentVariable("RNNLM_KERNELS") is { Length: > 0 } path)
+        {
+            try { RnnLm.Tensors.KernelPath.Force(path); }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: RNNLM_KERNELS: {e.Message.Replace(" (Parameter 'path')", "")}");
+                return 2;
+            }
+        }
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
