@@ -30,7 +30,7 @@ public static class TrainCommand
     private static readonly Option<string?> Schedule = new("--schedule") { Description = "constant, plateau (divide by --lr-decay when validation stalls) or cosine." };
     private static readonly Option<int?> Warmup = new("--warmup") { Description = "Raise the learning rate linearly over this many first steps (default 0: none)." };
     private static readonly Option<double?> LrDecay = new("--lr-decay") { Description = "Plateau schedule divisor (default 4)." };
-    private static readonly Option<int?> Epochs = new("--epochs") { Description = "Epochs (default 1)." };
+    private static readonly Option<int?> Epochs = new("--epochs") { Description = "Epochs (default: 1, or no bound when --steps or --minutes is given). Training stops at the first of --epochs, --steps and --minutes reached." };
     private static readonly Option<long?> Steps = new("--steps") { Description = "Stop after this many optimiser steps." };
     private static readonly Option<double?> Minutes = new("--minutes") { Description = "Stop after this many minutes." };
     private static readonly Option<double?> Average = new("--average") { Description = "Average the weights over this last fraction of the run, e.g. 0.2 (default 0: off); best.ckpt takes the average when it validates better." };
@@ -118,7 +118,7 @@ public static class TrainCommand
             Schedule = r.GetValue(Schedule) is string s ? ParseSchedule(s) : o.Schedule,
             LrDecay = Pick(r, LrDecay, o.LrDecay),
             Warmup = Pick(r, Warmup, o.Warmup),
-            Epochs = Pick(r, Epochs, o.Epochs),
+            Epochs = r.GetValue(Epochs) ?? o.Epochs,
             Steps = r.GetValue(Steps) ?? o.Steps,
             Minutes = r.GetValue(Minutes) ?? o.Minutes,
             Average = Pick(r, Average, o.Average),

@@ -55,7 +55,7 @@ public static class TrainingProgressView
     /// <summary>How far the run is, by the first of its bounds to be reached.</summary>
     private static double Fraction(TrainingOptions o, TrainingProgress p)
     {
-        double f = (p.Epoch + (double)p.BatchIndex / Math.Max(1, p.BatchesPerEpoch)) / o.Epochs;
+        double f = (p.Epoch + (double)p.BatchIndex / Math.Max(1, p.BatchesPerEpoch)) / o.EpochLimit();
         if (o.Steps is long s) f = Math.Max(f, (double)p.Step / s);
         if (o.Minutes is double m) f = Math.Max(f, p.ElapsedSeconds / (m * 60));
         return Math.Clamp(f, 0, 1);

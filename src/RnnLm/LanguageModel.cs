@@ -100,17 +100,21 @@ public sealed class LanguageModel : IDisposable
         return new LanguageModel(model, ckpt.Tokenizer, ckpt.Header.Training);
     }
 
-    /// <summary>The result of scoring a text.</summary>
+    /// <summary>
+    /// The result of scoring a text: the mean loss over the Tokens predicted, and the Characters those tokens hold
+    /// (in stream mode every character but those of the first token, which only gives context).
+    /// </summary>
     public sealed record Score(double Loss, long Tokens, long Characters)
     {
         public double Perplexity => Math.Exp(Loss);
-        /// <summary>Bits per character: the total loss in bits over the characters of the text.</summary>
+        /// <summary>Bits per character: the total loss in nats over ln 2 over the characters scored.</summary>
         public double BitsPerCharacter => Characters == 0 ? 0 : Loss * Tokens / Characters / Math.Log(2);
     }
 
     /// <summary>
     /// The mean loss per token of a text, evaluated as the model was trained: line by line (sentence mode), or as
-    /// one stream with the hidden state carried (stream mode).
+    /// one stream with the hidden state carried (stream mode), where every token but the first is scored once
+    /// (<see cref="Evaluator.ScoreEveryToken"/>; batch: the parallel streams, 0 for the training batch).
     /// </summary>
     public Score Evaluate(string text, int batch = 0)
     {
@@ -150,13 +154,15 @@ public sealed class LanguageModel : IDisposable
         return batch > 0 ? o with { Batch = batch } : o;
     }
 
-    /// <summary>Scores ids as one stream with the hidden state carried.</summary>
+    /// <summary>Scores ids as one stream with the hidden state carried: every token but the first.</summary>
     private Score ScoreStream(int[] ids, long characters, TrainingOptions o, string paramName)
     {
         if (ids.Length < 2) throw new ArgumentException("the text has fewer than 2 tokens: nothing to score.", paramName);
-        var data = new StreamDataset(ids, Math.Max(1, Math.Min(o.Batch, (ids.Length - 1) / (o.Ctx + 1))), o.Ctx);
-        var (loss, tokens) = Evaluator.Evaluate(Model, data);
-        return new Score(loss, tokens, characters);
+        // Streams of at least one window each, so short texts are not cut into many one-token streams.
+        int streams = Math.Max(1, Math.Min(o.Batch, (ids.Length - 1) / o.Ctx));
+        var (sum, tokens) = Evaluator.ScoreEveryToken(Model, ids, streams, o.Ctx);
+        long scoredCharacters = characters - Tokenizer.Decode(ids.AsSpan(0, 1)).Length;
+        return new Score(sum / tokens, tokens, scoredCharacters);
     }
 
     /// <summary>Continues a prompt; yields each token's text as it comes.</summary>

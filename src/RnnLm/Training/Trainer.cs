@@ -80,7 +80,7 @@ public sealed class Trainer : IDisposable
         bool validatedHere = false;
         bool stop = false;
         _model.Train();
-        while (!stop && _state.Epoch < _options.Epochs)
+        while (!stop && _state.Epoch < _options.EpochLimit())
         {
             foreach (var batch in loader.Batches(_state.Epoch, _state.BatchIndex))
             {
@@ -169,7 +169,7 @@ public sealed class Trainer : IDisposable
     /// <summary>How far the run is, in [0, 1]: the largest of its epochs, steps and minutes used up so far.</summary>
     private double RunProgress(double elapsed)
     {
-        double progress = (double)_optimizer.StepCount / ((long)_options.Epochs * _train.BatchCount);
+        double progress = (double)_optimizer.StepCount / ((double)_options.EpochLimit() * _train.BatchCount);
         if (_options.Steps is long s) progress = Math.Max(progress, (double)_optimizer.StepCount / s);
         if (_options.Minutes is double m) progress = Math.Max(progress, elapsed / (m * 60));
         return Math.Min(1, progress);

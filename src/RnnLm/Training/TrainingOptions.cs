@@ -46,8 +46,11 @@ public sealed record TrainingOptions
     public double LrDecay { get; init; } = 4;
     /// <summary>Steps over which the learning rate rises linearly from lr/Warmup to the schedule's value (0: none).</summary>
     public int Warmup { get; init; }
-    /// <summary>Number of epochs; training stops at the first of Epochs, Steps and Minutes reached.</summary>
-    public int Epochs { get; init; } = 1;
+    /// <summary>
+    /// Epochs to train. Training stops at the first of Epochs, Steps and Minutes reached; null means no bound by
+    /// epochs when Steps or Minutes is given, else one epoch (see <see cref="EpochLimit"/>).
+    /// </summary>
+    public int? Epochs { get; init; }
     public long? Steps { get; init; }
     public double? Minutes { get; init; }
     /// <summary>
@@ -94,7 +97,7 @@ public sealed record TrainingOptions
         Check.NonNegative(WeightDecay, "--weight-decay");
         if (!(LrDecay > 1) || double.IsInfinity(LrDecay)) throw new ArgumentException($"--lr-decay must be a finite number above 1, got {LrDecay}.", nameof(LrDecay));
         if (Warmup < 0) throw new ArgumentException($"--warmup must be 0 or more steps, got {Warmup}.", nameof(Warmup));
-        Check.Positive(Epochs, "--epochs");
+        if (Epochs is int e) Check.Positive(e, "--epochs");
         if (Steps is long s && s <= 0) throw new ArgumentException($"--steps must be positive, got {s}.", nameof(Steps));
         if (Minutes is double m) Check.Positive(m, "--minutes");
         if (!(Average >= 0 && Average <= 1)) throw new ArgumentException($"--average must be a fraction in [0, 1], got {Average}.", nameof(Average));
@@ -106,6 +109,9 @@ public sealed record TrainingOptions
         if (ValidEvery < 0) throw new ArgumentException($"--valid-every must be 0 or positive, got {ValidEvery}.", nameof(ValidEvery));
         if (!(ValidFraction > 0 && ValidFraction < 1)) throw new ArgumentException($"--valid-fraction must be in (0, 1), got {ValidFraction}.", nameof(ValidFraction));
     }
+
+    /// <summary>The epochs a run may take: Epochs, else unbounded under Steps or Minutes, else 1.</summary>
+    public int EpochLimit() => Epochs ?? (Steps == null && Minutes == null ? 1 : int.MaxValue);
 
     public ModelConfig ModelConfig(int vocabSize, int padIndex) =>
         new(vocabSize, Emb, Hidden, Layers, padIndex, Dropout, TieWeights, WeightDropout, Cell);

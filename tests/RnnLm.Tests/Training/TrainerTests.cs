@@ -72,6 +72,33 @@ public class TrainerTests
     }
 
     [Fact]
+    public void StepsOrMinutesAloneRunPastTheFirstEpochAndEpochsStillBound()
+    {
+        using var tmp = new CliRunner.TempDir();
+        int epochLength = 0;
+        (long Steps, int Epoch) Run(TrainingOptions o, string name)
+        {
+            long steps = 0;
+            int epochs = 0;
+            LanguageModel.Train(Text, null, o, tmp.File(name), progress: p =>
+            {
+                steps = p.Step;
+                epochs = Math.Max(epochs, p.Epoch);
+                epochLength = p.BatchesPerEpoch;
+            }).Dispose();
+            return (steps, epochs);
+        }
+        var one = Run(Small with { Steps = null, ValidEvery = 0 }, "default");
+        Assert.Equal(epochLength, one.Steps); // no bound given: one epoch, as before
+        var bySteps = Run(Small with { Steps = 2 * epochLength + 5, ValidEvery = 0 }, "steps");
+        Assert.Equal(2 * epochLength + 5, bySteps.Steps);
+        var byMinutes = Run(Small with { Steps = null, Minutes = 0.04, ValidEvery = 0 }, "minutes");
+        Assert.True(byMinutes.Steps > epochLength, $"--minutes alone stopped after {byMinutes.Steps} steps (an epoch is {epochLength})");
+        var bounded = Run(Small with { Steps = 10 * epochLength, Epochs = 1, ValidEvery = 0 }, "both");
+        Assert.Equal(epochLength, bounded.Steps); // the first bound reached wins
+    }
+
+    [Fact]
     public void SgdStepIsPlainGradientDescentWithDecay()
     {
         var p = new Parameter(3);
