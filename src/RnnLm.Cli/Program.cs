@@ -9,7 +9,12 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        var root = new RootCommand("rnnlm: train, evaluate and sample recurrent language models (Elman, GRU, LSTM) on any text.");
+        // A command named "rnnlm" rather than a RootCommand, whose name would be the assembly's ("RnnLm.Cli") in the
+        // help's usage lines; it takes RootCommand's --help and --version.
+        var root = new Command("rnnlm", "rnnlm: train, evaluate and sample recurrent language models (Elman, GRU, LSTM) on any text.")
+        {
+            new System.CommandLine.Help.HelpOption(), new VersionOption(),
+        };
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
