@@ -42,7 +42,7 @@ public static class TrainCommand
     private static readonly Option<float?> InitRange = new("--init-range") { Description = "r of --init uniform (default 0.1)." };
     private static readonly Option<int?> Seed = new("--seed") { Description = "Seed for weights, data order and dropout (default 42)." };
     private static readonly Option<int?> Threads = new("--threads") { Description = "Threads (default 2)." };
-    private static readonly Option<int?> ValidEvery = new("--valid-every") { Description = "Validate and checkpoint every N steps (default: each epoch)." };
+    private static readonly Option<int?> ValidEvery = new("--valid-every") { Description = "Validate and checkpoint every N steps; 0 (the default): at the end of each epoch." };
     private static readonly Option<string> Out = new("--out") { Description = "Output folder: checkpoints, metrics.jsonl, loss.png.", DefaultValueFactory = _ => "runs/latest" };
     private static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its last checkpoint." };
     private static readonly Option<bool> Force = new("--force") { Description = "Start a new run even if --out holds one (its checkpoints are replaced)." };
@@ -164,6 +164,8 @@ public static class TrainCommand
     private static int Run(ParseResult r)
     {
         var o = ReadOptions(r);
+        if (r.GetValue(Sample) is int sample and < 0)
+            throw new UsageException($"--sample must be 0 (no sample) or a number of tokens, got {sample}.");
         string outDir = r.GetValue(Out)!;
         bool resume = r.GetValue(Resume);
         string last = Path.Combine(outDir, ModelDirectory.LastFile);

@@ -29,6 +29,10 @@ public sealed class Checkpoint
     public required List<float[]> OptimizerState { get; init; }
     /// <summary>The hidden state carried into the next batch (stream mode), or empty.</summary>
     public required float[] CarriedState { get; init; }
+    /// <summary>The file it was loaded from (null for one captured in memory): named in every error about it.</summary>
+    public string? FilePath { get; init; }
+
+    private CheckpointException Error(string message) => new(FilePath ?? "checkpoint", message);
 
     /// <summary>Captures a model (and, when training, its optimiser and carried state).</summary>
     public static Checkpoint Capture(RecurrentLanguageModel model, Tokenizer tokenizer, CheckpointHeader header,
@@ -51,9 +55,9 @@ public sealed class Checkpoint
         foreach (var (name, p) in model.NamedParameters())
         {
             if (!Parameters.TryGetValue(name, out var values))
-                throw new InvalidDataException($"the checkpoint has no tensor '{name}'.");
+                throw Error($"the checkpoint has no tensor '{name}'.");
             if (values.Length != p.Length)
-                throw new InvalidDataException($"tensor '{name}' has {values.Length} values, the model needs {p.Length}.");
+                throw Error($"tensor '{name}' has {values.Length} values, the model needs {p.Length}.");
             values.CopyTo(p.Value.Data, 0);
         }
         if (Header.DropoutRngState is { Length: 4 } s) model.DropoutRng.SetState(s);
@@ -65,11 +69,11 @@ public sealed class Checkpoint
     {
         var buffers = optimizer.StateBuffers;
         if (buffers.Count != OptimizerState.Count)
-            throw new InvalidDataException($"the checkpoint has {OptimizerState.Count} optimiser buffers, the optimiser {buffers.Count}.");
+            throw Error($"the checkpoint has {OptimizerState.Count} optimiser buffers, the optimiser {buffers.Count}.");
         for (int i = 0; i < buffers.Count; i++)
         {
             if (buffers[i].Length != OptimizerState[i].Length)
-                throw new InvalidDataException($"optimiser buffer {i} has {OptimizerState[i].Length} values, expected {buffers[i].Length}.");
+                throw Error($"optimiser buffer {i} has {OptimizerState[i].Length} values, expected {buffers[i].Length}.");
             OptimizerState[i].CopyTo(buffers[i], 0);
         }
         optimizer.StepCount = Header.OptimizerSteps;
@@ -149,7 +153,11 @@ public sealed class Checkpoint
             var opt = new List<float[]>();
             for (int i = 0; i < m; i++) opt.Add(ReadFloats(r));
             var carried = ReadFloats(r);
-            return new Checkpoint { Header = header, Tokenizer = tokenizer, Parameters = parameters, OptimizerState = opt, CarriedState = carried };
+            return new Checkpoint
+            {
+                Header = header, Tokenizer = tokenizer, Parameters = parameters, OptimizerState = opt, CarriedState = carried,
+                FilePath = path,
+            };
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or JsonException or ArgumentException or FormatException)
         {

@@ -12,6 +12,39 @@ public static class ModelDirectory
     /// <summary>A stream run's training text as token ids, written once and memory-mapped.</summary>
     public const string TrainIdsFile = "train.ids";
 
+    /// <summary>
+    /// Before a run resumes from its last checkpoint: removes the temporary files of checkpoint writes that a kill
+    /// interrupted (".last.ckpt.PID.tmp"), and cuts metrics.jsonl back to the checkpoint's step, so the steps
+    /// trained again after the resume are not listed twice. A line cut short by the kill is dropped too.
+    /// </summary>
+    public static void PrepareResume(string dir, long checkpointStep)
+    {
+        if (!Directory.Exists(dir)) return;
+        foreach (var name in new[] { LastFile, BestFile })
+            foreach (var tmp in Directory.EnumerateFiles(dir, $".{name}.*.tmp"))
+                File.Delete(tmp);
+        string metrics = Path.Combine(dir, MetricsFile);
+        if (!File.Exists(metrics)) return;
+        var kept = new List<string>();
+        bool cut = false;
+        foreach (var line in File.ReadLines(metrics))
+        {
+            long? step = null;
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(line);
+                if (doc.RootElement.TryGetProperty("step", out var s) && s.TryGetInt64(out long v)) step = v;
+            }
+            catch (System.Text.Json.JsonException) { }
+            if (step is long st && st <= checkpointStep) kept.Add(line);
+            else cut = true;
+        }
+        if (!cut) return;
+        string tmpMetrics = Path.Combine(dir, $".{MetricsFile}.{Environment.ProcessId}.tmp");
+        File.WriteAllLines(tmpMetrics, kept);
+        File.Move(tmpMetrics, metrics, overwrite: true);
+    }
+
     /// <summary>The checkpoint to use from a folder: best.ckpt if there is one, else last.ckpt.</summary>
     public static string CheckpointIn(string dir)
     {

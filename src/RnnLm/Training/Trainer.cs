@@ -50,9 +50,11 @@ public sealed class Trainer : IDisposable
         if (options.Average > 0) _average = new WeightAverage(model);
         if (resumeFrom != null)
         {
+            ModelDirectory.PrepareResume(outDir, resumeFrom.Header.OptimizerSteps);
             _state = resumeFrom.Header with { Training = options };
             resumeFrom.RestoreOptimizer(_optimizer);
-            _average?.Restore(resumeFrom.Parameters, resumeFrom.Header.AveragedSteps);
+            try { _average?.Restore(resumeFrom.Parameters, resumeFrom.Header.AveragedSteps); }
+            catch (InvalidDataException e) { throw new CheckpointException(resumeFrom.FilePath ?? "checkpoint", e.Message, e); }
             if (resumeFrom.CarriedState.Length == stateLen)
             {
                 resumeFrom.CarriedState.CopyTo(_carried, 0);

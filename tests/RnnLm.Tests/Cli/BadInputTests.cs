@@ -101,6 +101,9 @@ public class BadInputTests : IClassFixture<BadInputTests.TrainedCharModel>
     [InlineData("--tokenizer", "bytes", "--tokenizer")]
     [InlineData("--mode", "sideways", "--mode")]
     [InlineData("--batch", "abc", "abc")]
+    [InlineData("--sample", "-1", "--sample")]
+    [InlineData("--valid-every", "-2", "--valid-every")]
+    [InlineData("--cell", "rnn", "--cell")]
     public void OptionsOutOfRange(string option, string value, string mentioned)
     {
         using var tmp = new CliRunner.TempDir();
@@ -130,6 +133,12 @@ public class BadInputTests : IClassFixture<BadInputTests.TrainedCharModel>
         AssertFails(CliRunner.Run("eval", "--model", tmp.File("text.ckpt"), "--data", SharedFolder.Combine("data", "tinyshakespeare", "input.txt")), "not an RnnLm checkpoint");
 
         AssertFails(CliRunner.Run("generate", "--model", tmp.File("missing")), "missing");
+
+        // A readable checkpoint whose tensor does not fit its own config: the message names the file and the tensor.
+        var misfit = Checkpoint.Load(Path.Combine(_model.Run, ModelDirectory.BestFile));
+        misfit.Parameters["fc.bias"] = new float[3];
+        misfit.Save(tmp.File("misfit.ckpt"));
+        AssertFails(CliRunner.Run("generate", "--model", tmp.File("misfit.ckpt")), "misfit.ckpt", "fc.bias");
     }
 
     [Fact]

@@ -99,6 +99,27 @@ public class TrainerTests
     }
 
     [Fact]
+    public void AResumeAfterAKillRemovesStaleTemporaryFilesAndListsNoStepTwice()
+    {
+        using var tmp = new CliRunner.TempDir();
+        string run = tmp.File("run");
+        LanguageModel.Train(Text, null, Small, run).Dispose();
+        // What a kill after step 6's checkpoint leaves: a checkpoint write cut short, metrics of steps trained since,
+        // and a last line cut in the middle.
+        string stale = Path.Combine(run, ".last.ckpt.424242.tmp");
+        File.WriteAllBytes(stale, new byte[100]);
+        string metrics = Path.Combine(run, ModelDirectory.MetricsFile);
+        File.AppendAllText(metrics, "{\"kind\":\"train\",\"step\":7,\"train_loss\":1.0}\n{\"kind\":\"train\",\"step\":8,\"train_lo");
+        LanguageModel.Train(Text, null, Small with { Steps = 9 }, run, resume: true).Dispose();
+        Assert.False(File.Exists(stale), "the stale temporary checkpoint should be gone after the resume");
+        var rows = File.ReadLines(metrics).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+            .Select(e => (Kind: e.GetProperty("kind").GetString(), Step: e.GetProperty("step").GetInt64())).ToList();
+        Assert.Equal(rows.Count, rows.Distinct().Count());
+        Assert.Equal(9, rows.Where(r => r.Kind == "valid").Max(r => r.Step));
+        Assert.DoesNotContain(rows, r => r.Kind == "train" && r.Step == 7 && rows.Count(x => x == r) > 1);
+    }
+
+    [Fact]
     public void SgdStepIsPlainGradientDescentWithDecay()
     {
         var p = new Parameter(3);
