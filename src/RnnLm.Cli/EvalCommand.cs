@@ -12,15 +12,19 @@ public static class EvalCommand
         var data = new Option<string>("--data") { Description = "The text file to evaluate on.", Required = true };
         var batch = new Option<int>("--batch") { Description = "Batch size (0: as trained).", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { Description = "Threads.", DefaultValueFactory = _ => 2 };
-        var cmd = new Command("eval", "Average loss, perplexity and (character models) bits per character on a file.") { model, data, batch, threads };
+        var unknown = UnknownOption.Create();
+        var cmd = new Command("eval", "Average loss, perplexity and (character models) bits per character on a file; every token but the first is scored.")
+        { model, data, batch, threads, unknown };
         cmd.SetAction(r => Program.Guard(() =>
         {
             int b = r.GetValue(batch), t = r.GetValue(threads);
+            var handling = UnknownOption.Parse(r.GetValue(unknown)!);
             if (b < 0) throw new UsageException($"--batch must be 0 or positive, got {b}.");
             if (t < 1) throw new UsageException($"--threads must be at least 1, got {t}.");
             // The model's data mode decides how the file is read: piece by piece in stream mode, whole in sentence mode.
             using var lm = LanguageModel.Load(r.GetValue(model)!, t);
-            var s = lm.EvaluateFile(r.GetValue(data)!, b);
+            var s = lm.EvaluateFile(r.GetValue(data)!, b, handling);
+            UnknownOption.Report(s.Unknown, handling);
             var inv = CultureInfo.InvariantCulture;
             Console.WriteLine(string.Format(inv, "tokens={0} loss={1:F4} perplexity={2:F2}", s.Tokens, s.Loss, s.Perplexity));
             if (lm.Tokenizer.Kind == "char") Console.WriteLine(string.Format(inv, "bits_per_char={0:F4}", s.BitsPerCharacter));

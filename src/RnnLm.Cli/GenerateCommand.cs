@@ -16,15 +16,20 @@ public static class GenerateCommand
         var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0: all).", DefaultValueFactory = _ => 0 };
         var topP = new Option<float>("--top-p") { Description = "Sample among the most likely tokens whose probabilities add up to p.", DefaultValueFactory = _ => 1f };
         var seed = new Option<int>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 1 };
-        var cmd = new Command("generate", "Continue a prompt with a trained model.") { model, prompt, maxTokens, greedy, temperature, topK, topP, seed };
+        var unknown = UnknownOption.Create();
+        var cmd = new Command("generate", "Continue a prompt with a trained model.") { model, prompt, maxTokens, greedy, temperature, topK, topP, seed, unknown };
         cmd.SetAction(r => Program.Guard(() =>
         {
             int n = r.GetValue(maxTokens);
             if (n < 0) throw new UsageException($"--max-tokens must be 0 or more, got {n}.");
             var sampling = new SamplingOptions(r.GetValue(greedy), r.GetValue(temperature), r.GetValue(topK), r.GetValue(topP));
             sampling.Validate();
+            var handling = UnknownOption.Parse(r.GetValue(unknown)!);
             using var lm = LanguageModel.Load(r.GetValue(model)!);
-            Print(lm, r.GetValue(prompt)!, n, sampling, (ulong)r.GetValue(seed));
+            var found = new RnnLm.Data.UnknownCharacters();
+            string text = lm.Tokenizer.Prepare(r.GetValue(prompt)!, handling, found);
+            UnknownOption.Report(found, handling);
+            Print(lm, text, n, sampling, (ulong)r.GetValue(seed));
             return 0;
         }));
         return cmd;

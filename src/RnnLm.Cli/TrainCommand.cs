@@ -168,6 +168,8 @@ public static class TrainCommand
             throw new UsageException($"--sample must be 0 (no sample) or a number of tokens, got {sample}.");
         string outDir = r.GetValue(Out)!;
         bool resume = r.GetValue(Resume);
+        // Before the corpus is read or tokenised: a bad --out is found at once, not after the work.
+        ModelDirectory.EnsureWritable(outDir);
         string last = Path.Combine(outDir, ModelDirectory.LastFile);
         if (resume)
         {

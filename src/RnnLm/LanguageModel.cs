@@ -57,6 +57,7 @@ public sealed class LanguageModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        ModelDirectory.EnsureWritable(outDir);
         Checkpoint? from = null;
         if (resume)
         {
@@ -106,6 +107,8 @@ public sealed class LanguageModel : IDisposable
     /// </summary>
     public sealed record Score(double Loss, long Tokens, long Characters)
     {
+        /// <summary>The characters the vocabulary lacked, skipped or replaced (see <see cref="UnknownHandling"/>).</summary>
+        public UnknownCharacters Unknown { get; init; } = new();
         public double Perplexity => Math.Exp(Loss);
         /// <summary>Bits per character: the total loss in nats over ln 2 over the characters scored.</summary>
         public double BitsPerCharacter => Characters == 0 ? 0 : Loss * Tokens / Characters / Math.Log(2);
@@ -116,16 +119,19 @@ public sealed class LanguageModel : IDisposable
     /// one stream with the hidden state carried (stream mode), where every token but the first is scored once
     /// (<see cref="Evaluator.ScoreEveryToken"/>; batch: the parallel streams, 0 for the training batch).
     /// </summary>
-    public Score Evaluate(string text, int batch = 0)
+    /// <remarks>Characters the vocabulary lacks are skipped by default (counted in <see cref="Score.Unknown"/>).</remarks>
+    public Score Evaluate(string text, int batch = 0, UnknownHandling unknown = UnknownHandling.Skip)
     {
         ArgumentNullException.ThrowIfNull(text);
         var o = EvaluationOptions(batch);
+        var found = new UnknownCharacters();
+        text = Tokenizer.Prepare(text, unknown, found);
         if (o.Mode == DataMode.Sentences)
         {
             var (loss, tokens) = Evaluator.Evaluate(Model, SentenceDataset.FromText(text, Tokenizer, o.Batch, o.Ctx, shuffle: false));
-            return new Score(loss, tokens, text.Length);
+            return new Score(loss, tokens, text.Length) { Unknown = found };
         }
-        return ScoreStream(Tokenizer.Encode(text), text.Length, o, nameof(text));
+        return ScoreStream(Tokenizer.Encode(text), text.Length, o, nameof(text)) with { Unknown = found };
     }
 
     /// <summary>
@@ -134,18 +140,28 @@ public sealed class LanguageModel : IDisposable
     /// held. Sentence mode reads the text whole.
     /// </summary>
     /// <exception cref="CorpusException">The file is missing, empty, binary or not UTF-8.</exception>
-    public Score EvaluateFile(string path, int batch = 0)
+    public Score EvaluateFile(string path, int batch = 0, UnknownHandling unknown = UnknownHandling.Skip)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var o = EvaluationOptions(batch);
-        if (o.Mode == DataMode.Sentences) return Evaluate(CorpusReader.ReadText(path), batch);
+        if (o.Mode == DataMode.Sentences) return Evaluate(CorpusReader.ReadText(path), batch, unknown);
         long characters = 0;
-        var ids = Tokenizer.EncodeChunks(CorpusReader.ReadChunks(path).Select(chunk =>
+        var found = new UnknownCharacters();
+        int[] ids;
+        try
         {
-            characters += chunk.Length;
-            return chunk;
-        }));
-        return ScoreStream(ids, characters, o, nameof(path));
+            ids = Tokenizer.EncodeChunks(CorpusReader.ReadChunks(path).Select(chunk =>
+            {
+                chunk = Tokenizer.Prepare(chunk, unknown, found);
+                characters += chunk.Length;
+                return chunk;
+            }));
+        }
+        catch (ArgumentException e) when (e is not ArgumentNullException)
+        {
+            throw new CorpusException(path, $"{path}: {e.Message}", e);
+        }
+        return ScoreStream(ids, characters, o, nameof(path)) with { Unknown = found };
     }
 
     private TrainingOptions EvaluationOptions(int batch)

@@ -94,7 +94,7 @@ public sealed class CharTokenizer : Tokenizer
                 if (!HasUnknown)
                 {
                     output.RemoveRange(start, output.Count - start);
-                    throw new ArgumentException("Text contains characters not in the vocabulary: " + DescribeUnseen(text) + ".", nameof(text));
+                    throw new ArgumentException("the text has characters the model's vocabulary lacks: " + DescribeUnseen(text) + ".");
                 }
                 id = 1;
             }
@@ -162,19 +162,61 @@ public sealed class CharTokenizer : Tokenizer
         return new CharTokenizer(chars, withUnknown);
     }
 
+    /// <summary>
+    /// The character at text[i]: a surrogate pair as one code point, anything else (a lone surrogate too) as its
+    /// UTF-16 value; whether every unit of it is in the vocabulary; and how many units it takes.
+    /// </summary>
+    private (int CodePoint, bool Known, int Length) CharAt(string text, int i)
+    {
+        char c = text[i];
+        if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            return (char.ConvertToUtf32(c, text[i + 1]), _lookup[c] != 0 && _lookup[text[i + 1]] != 0, 2);
+        return (c, _lookup[c] != 0, 1);
+    }
+
     private string DescribeUnseen(string text)
     {
-        var unseen = new SortedSet<char>();
-        foreach (char c in text)
-            if (_lookup[c] == 0 && unseen.Add(c) && unseen.Count > 20) break;
-        var sb = new StringBuilder();
-        foreach (char c in unseen)
+        var found = new UnknownCharacters();
+        for (int i = 0; i < text.Length;)
         {
-            if (sb.Length > 0) sb.Append(", ");
-            if (char.IsControl(c) || char.IsWhiteSpace(c) || char.IsSurrogate(c)) sb.Append($"U+{(int)c:X4}");
-            else sb.Append('\'').Append(c).Append("' (U+").Append(((int)c).ToString("X4")).Append(')');
+            var (cp, known, len) = CharAt(text, i);
+            if (!known) found.Add(cp);
+            i += len;
         }
-        if (unseen.Count > 20) sb.Append(", ...");
-        return sb.ToString();
+        return found.Describe();
+    }
+
+    /// <inheritdoc/>
+    public override string Prepare(string text, UnknownHandling handling, UnknownCharacters found)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(found);
+        StringBuilder? kept = null;
+        long before = found.Count;
+        int at = 0;
+        for (int i = 0; i < text.Length;)
+        {
+            var (cp, known, len) = CharAt(text, i);
+            if (!known)
+            {
+                found.Add(cp);
+                if (handling == UnknownHandling.Skip)
+                {
+                    kept ??= new StringBuilder(text.Length);
+                    kept.Append(text, at, i - at);
+                    at = i + len;
+                }
+            }
+            i += len;
+        }
+        bool any = found.Count > before;
+        if (any && handling == UnknownHandling.Error)
+            throw new ArgumentException("the text has characters the model's vocabulary lacks: " + found.Describe() + ".");
+        if (any && handling == UnknownHandling.Replace && !HasUnknown)
+            throw new ArgumentException("this model's vocabulary has no unknown token to stand for " + found.Describe() +
+                "; skip them instead.");
+        if (kept == null) return text;
+        kept.Append(text, at, text.Length - at);
+        return kept.ToString();
     }
 }

@@ -67,6 +67,17 @@ public abstract class Tokenizer
     /// <summary>Turns ids back into text. Padding ids are skipped.</summary>
     public abstract string Decode(ReadOnlySpan<int> ids);
 
+    /// <summary>
+    /// The text to encode under a policy for characters this vocabulary cannot encode, which are counted into found.
+    /// Tokenizers that map every text to ids (words to &lt;unk&gt;, GPT-2's bytes) return it unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentException">Error and the text has such characters, or Replace and there is no unknown token.</exception>
+    public virtual string Prepare(string text, UnknownHandling handling, UnknownCharacters found)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text;
+    }
+
     /// <summary>A readable form of a single id (for diagnostics and sampling output).</summary>
     public abstract string TokenText(int id);
 

@@ -13,6 +13,35 @@ public static class ModelDirectory
     public const string TrainIdsFile = "train.ids";
 
     /// <summary>
+    /// Makes sure a run's output folder can be created and written, before any work starts: creates it if needed and
+    /// writes and removes a probe file. Throws an IOException that says what is wrong (a file in the way, no such
+    /// parent, no permission, a file system that takes no files).
+    /// </summary>
+    public static void EnsureWritable(string dir)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(dir);
+        string full = Path.GetFullPath(dir);
+        if (File.Exists(full)) throw new IOException($"the output folder '{dir}' is a file, not a folder.");
+        for (var parent = Path.GetDirectoryName(full); parent != null; parent = Path.GetDirectoryName(parent))
+        {
+            if (Directory.Exists(parent)) break;
+            if (File.Exists(parent)) throw new IOException($"the output folder '{dir}' cannot be created: '{parent}' is a file.");
+        }
+        string probe = Path.Combine(full, $".rnnlm-write-test.{Environment.ProcessId}");
+        try
+        {
+            Directory.CreateDirectory(full);
+            File.WriteAllBytes(probe, [1]);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            string why = e is UnauthorizedAccessException ? "permission denied" : e.Message;
+            throw new IOException($"the output folder '{dir}' cannot be written: {why}", e);
+        }
+    }
+
+    /// <summary>
     /// Before a run resumes from its last checkpoint: removes the temporary files of checkpoint writes that a kill
     /// interrupted (".last.ckpt.PID.tmp"), and cuts metrics.jsonl back to the checkpoint's step, so the steps
     /// trained again after the resume are not listed twice. A line cut short by the kill is dropped too.

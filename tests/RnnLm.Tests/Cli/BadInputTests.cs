@@ -111,6 +111,21 @@ public class BadInputTests : IClassFixture<BadInputTests.TrainedCharModel>
     }
 
     [Fact]
+    public void ABadOutputFolderIsReportedBeforeAnyWork()
+    {
+        using var tmp = new CliRunner.TempDir();
+        File.WriteAllText(tmp.File("afile"), "x");
+        string big = SharedFolder.Combine("data", "tinyshakespeare", "input.txt");
+        // In sentence mode the old check came after the first training step; now no step runs.
+        var first = CliRunner.Run("train", "--data", big, "--out", tmp.File("afile"), "--sample", "0");
+        AssertFails(first, "afile", "is a file");
+        Assert.DoesNotContain("step ", first.Out + first.Err);
+        AssertFails(CliRunner.Run("train", "--data", big, "--out", Path.Combine(tmp.File("afile"), "run"), "--sample", "0"), "afile", "is a file");
+        AssertFails(CliRunner.Run("train", "--data", big, "--out", "/proc/rnnlm-run", "--sample", "0"), "/proc/rnnlm-run", "cannot be written");
+        Assert.Equal("x", File.ReadAllText(tmp.File("afile")));
+    }
+
+    [Fact]
     public void CorruptTruncatedOrForeignCheckpoints()
     {
         using var tmp = new CliRunner.TempDir();
@@ -144,9 +159,32 @@ public class BadInputTests : IClassFixture<BadInputTests.TrainedCharModel>
     [Fact]
     public void APromptWithUnseenCharactersSaysWhich()
     {
-        var r = CliRunner.Run("generate", "--model", _model.Run, "--prompt", "the fox€Z");
-        AssertFails(r, "€", "Z");
+        var r = CliRunner.Run("generate", "--model", _model.Run, "--prompt", "the fox€Z😀", "--unknown", "error");
+        AssertFails(r, "'€' (U+20AC)", "'Z' (U+005A)", "'😀' (U+1F600)");
+        Assert.DoesNotContain("U+D83D", r.Err);       // the emoji by its code point, not as two surrogate halves
+        Assert.DoesNotContain("(Parameter", r.Err);   // no .NET suffix
         Assert.DoesNotContain("the fox", r.Out);
+        AssertFails(CliRunner.Run("generate", "--model", _model.Run, "--prompt", "fox€", "--unknown", "replace"), "no unknown token", "€");
+
+        // The default skips them and says how many and which.
+        var skipped = CliRunner.Run("generate", "--model", _model.Run, "--prompt", "the fox€€Z😀", "--max-tokens", "5");
+        Assert.True(skipped.ExitCode == 0, skipped.ToString());
+        Assert.StartsWith("the fox", skipped.Out);
+        Assert.Contains("skipped 4 character(s)", skipped.Err);
+        Assert.Contains("'€' (U+20AC) ×2", skipped.Err);
+    }
+
+    [Fact]
+    public void EvalSkipsUnknownCharactersByDefaultOrRefusesThemByName()
+    {
+        using var tmp = new CliRunner.TempDir();
+        string text = tmp.File("odd.txt");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat("the lazy dog jumps over the quick brown fox.\n", 20)) + "a ™ here\n");
+        var ok = CliRunner.Run("eval", "--model", _model.Run, "--data", text);
+        Assert.True(ok.ExitCode == 0 && ok.Out.Contains("bits_per_char="), ok.ToString());
+        Assert.Contains("'™' (U+2122)", ok.Err);
+        AssertFails(CliRunner.Run("eval", "--model", _model.Run, "--data", text, "--unknown", "error"), "odd.txt", "'™' (U+2122)");
+        AssertFails(CliRunner.Run("eval", "--model", _model.Run, "--data", text, "--unknown", "maybe"), "--unknown", "maybe");
     }
 
     [Theory]
