@@ -10,40 +10,15 @@ namespace RnnLm.Tests.Nn;
 /// </summary>
 public class CellTests
 {
-    private const float Eps = 1e-2f;
     private readonly SgemmEngine _gemm = new(1);
 
     public static TheoryData<CellType> AllCells() => new(CellType.Elman, CellType.Gru, CellType.Lstm);
     public static TheoryData<CellType> GatedCells() => new(CellType.Gru, CellType.Lstm);
 
-    private static float[] Random(Rng rng, int n, float scale = 1f)
-    {
-        var a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = scale * (2 * rng.NextFloat() - 1);
-        return a;
-    }
-
-    private static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        double s = 0;
-        for (int i = 0; i < a.Length; i++) s += (double)a[i] * b[i];
-        return s;
-    }
-
-    private static void CheckAgainstDifferences(float[] x, ReadOnlySpan<float> grad, Func<double> f, string what)
-    {
-        Assert.Equal(x.Length, grad.Length);
-        for (int i = 0; i < x.Length; i++)
-        {
-            float saved = x[i];
-            x[i] = saved + Eps; double plus = f();
-            x[i] = saved - Eps; double minus = f();
-            x[i] = saved;
-            double numeric = (plus - minus) / (2 * Eps);
-            double diff = Math.Abs(numeric - grad[i]);
-            Assert.True(diff <= 2e-3 + 2e-2 * Math.Abs(numeric), $"{what}[{i}]: analytic {grad[i]}, numeric {numeric}");
-        }
-    }
+    private static float[] Random(Rng rng, int n, float scale = 1f) => GradientCheckTests.Random(rng, n, scale);
+    private static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => GradientCheckTests.Dot(a, b);
+    private static void CheckAgainstDifferences(float[] x, ReadOnlySpan<float> grad, Func<double> f, string what) =>
+        GradientCheckTests.CheckAgainstDifferences(x, grad, f, what);
 
     [Theory]
     [InlineData(CellType.Gru, true)]

@@ -13,7 +13,7 @@ public class GradientCheckTests
     private readonly SgemmEngine _gemm = new(1);
 
     /// <summary>Compares grad[i] with (f(x+ε) - f(x-ε)) / 2ε for every element of x (but those skip names).</summary>
-    private static void CheckAgainstDifferences(float[] x, ReadOnlySpan<float> grad, Func<double> f, string what,
+    internal static void CheckAgainstDifferences(float[] x, ReadOnlySpan<float> grad, Func<double> f, string what,
         Func<int, bool>? skip = null)
     {
         Assert.Equal(x.Length, grad.Length);
@@ -30,14 +30,14 @@ public class GradientCheckTests
         }
     }
 
-    private static float[] Random(Rng rng, int n, float scale = 1f)
+    internal static float[] Random(Rng rng, int n, float scale = 1f)
     {
         var a = new float[n];
         for (int i = 0; i < n; i++) a[i] = scale * (2 * rng.NextFloat() - 1);
         return a;
     }
 
-    private static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    internal static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         double s = 0;
         for (int i = 0; i < a.Length; i++) s += (double)a[i] * b[i];
