@@ -79,7 +79,8 @@ internal static unsafe class SgemmKernels
 
     /// <summary>
     /// Whether full tiles go through the 512-bit 12x32 kernel (AVX-512F present); the same bits as the 6x16 kernel.
-    /// Tests turn it off to compare; DOTNET_EnableAVX512F=0 turns it off for a whole process.
+    /// Tests turn it off to compare; RNNLM_KERNELS=avx2 (the CLI) or DOTNET_EnableAVX512=0 (.NET 10; its older
+    /// DOTNET_EnableAVX512F knob is ignored) turn it off for a whole process.
     /// </summary>
     internal static bool UseAvx512 = Avx512F.IsSupported;
 
