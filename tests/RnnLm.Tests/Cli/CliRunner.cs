@@ -33,6 +33,27 @@ public static class CliRunner
         return new Result(p.ExitCode, output, err.Result);
     }
 
+    /// <summary>Starts rnnlm without waiting, its output discarded: for tests that kill it.</summary>
+    public static Process Start(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "RnnLm.Cli.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
     /// <summary>A fresh temporary folder, deleted when disposed.</summary>
     public sealed class TempDir : IDisposable
     {
