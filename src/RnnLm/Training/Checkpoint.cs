@@ -90,8 +90,9 @@ public sealed class Checkpoint
         {
             using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
             {
+                var target = WriteFilter?.Invoke(fs) ?? fs;
                 using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                using (var w = new BinaryWriter(new HashingStream(fs, hash), Encoding.UTF8, leaveOpen: true))
+                using (var w = new BinaryWriter(new HashingStream(target, hash), Encoding.UTF8, leaveOpen: true))
                 {
                     w.Write(Magic);
                     w.Write(FormatVersion);
@@ -107,17 +108,24 @@ public sealed class Checkpoint
                     foreach (var b in OptimizerState) WriteFloats(w, b);
                     WriteFloats(w, CarriedState);
                 }
-                fs.Write(hash.GetHashAndReset());
+                target.Write(hash.GetHashAndReset());
+                target.Flush();
                 fs.Flush(flushToDisk: true);
             }
-            File.Move(tmp, full, overwrite: true);
+            Rename(tmp, full);
         }
-        catch
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             try { File.Delete(tmp); } catch (IOException) { }
-            throw;
+            throw new CheckpointException(full, $"the checkpoint could not be written ({e.Message}); the one saved before is unchanged.", e);
         }
     }
+
+    /// <summary>Test seam: wraps the stream a checkpoint is written to (fault injection).</summary>
+    internal static Func<Stream, Stream>? WriteFilter;
+
+    /// <summary>Test seam: the final rename of the temporary file over the checkpoint.</summary>
+    internal static Action<string, string> Rename = (from, to) => File.Move(from, to, overwrite: true);
 
     public static Checkpoint Load(string path)
     {
