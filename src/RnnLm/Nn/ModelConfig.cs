@@ -14,6 +14,27 @@ public sealed record ModelConfig(int VocabSize, int EmbDim, int HiddenDim, int N
     /// <summary>How many [B, H] tensors each layer's state has: 2 for LSTM (h, c), else 1.</summary>
     public int StateTensors => Cell == CellType.Lstm ? 2 : 1;
 
+    /// <summary>
+    /// The number of distinct parameter values a model of this config has (a tied weight once), computed from the
+    /// sizes alone, so a checkpoint's header can be checked against its tensors before anything is allocated.
+    /// </summary>
+    /// <exception cref="OverflowException">The sizes are too large to count.</exception>
+    public long ParameterCount()
+    {
+        long V = VocabSize, E = EmbDim, H = HiddenDim, G = Cell switch { CellType.Gru => 3, CellType.Lstm => 4, _ => 1 };
+        checked
+        {
+            long n = V * E;
+            for (int l = 0; l < NumLayers; l++)
+            {
+                long input = l == 0 ? E : H;
+                n += Cell == CellType.Elman ? input * H + H * H + H : G * H * (input + H) + 2 * G * H;
+            }
+            n += TieWeights ? (H != E ? H * E + E : 0) + V : H * V + V;
+            return n;
+        }
+    }
+
     /// <summary>Throws an ArgumentException naming the first size that makes no sense.</summary>
     public void Validate()
     {

@@ -157,6 +157,11 @@ public sealed class Checkpoint
             int n = r.ReadInt32();
             var parameters = new Dictionary<string, float[]>(StringComparer.Ordinal);
             for (int i = 0; i < n; i++) parameters[r.ReadString()] = ReadFloats(r);
+            // A header whose sizes need more values than the file holds is corrupt: refuse it before a model of
+            // those sizes is allocated.
+            long stored = parameters.Values.Sum(v => (long)v.Length), needed = header.Model.ParameterCount();
+            if (needed > stored)
+                throw new InvalidDataException($"the header's sizes need {needed} parameter values; the file holds {stored}.");
             int m = r.ReadInt32();
             var opt = new List<float[]>();
             for (int i = 0; i < m; i++) opt.Add(ReadFloats(r));
@@ -167,7 +172,8 @@ public sealed class Checkpoint
                 FilePath = path,
             };
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or JsonException or ArgumentException or FormatException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or JsonException or ArgumentException or FormatException
+                                      or OverflowException)
         {
             throw new CheckpointException(path, "the checkpoint is not readable: " + e.Message, e);
         }
