@@ -231,6 +231,20 @@ public class CellTests
         Assert.Contains(elman.NamedParameters(), p => p.Name == "rnn.layers.0.Uh");
     }
 
+    [Theory]
+    [InlineData(CellType.Elman, false, 6)]
+    [InlineData(CellType.Elman, true, 6)]
+    [InlineData(CellType.Elman, true, 4)]
+    [InlineData(CellType.Gru, false, 7)]
+    [InlineData(CellType.Lstm, true, 4)]
+    [InlineData(CellType.Lstm, true, 5)]
+    public void TheConfigCountsTheModelsParameters(CellType cell, bool tie, int hidden)
+    {
+        var config = new ModelConfig(23, 4, hidden, 3, TieWeights: tie, Cell: cell);
+        using var model = new RecurrentLanguageModel(config);
+        Assert.Equal(model.ParameterCount(), config.ParameterCount());
+    }
+
     [Fact]
     public void GatedLayersStartWithPyTorchsInitialisation()
     {
