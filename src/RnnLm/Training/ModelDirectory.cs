@@ -41,6 +41,15 @@ public static class ModelDirectory
         }
     }
 
+    /// <summary>Removes the temporary files of checkpoint writes that a kill interrupted (".last.ckpt.PID.tmp").</summary>
+    public static void RemoveStaleTemporaryFiles(string dir)
+    {
+        if (!Directory.Exists(dir)) return;
+        foreach (var name in new[] { LastFile, BestFile })
+            foreach (var tmp in Directory.EnumerateFiles(dir, $".{name}.*.tmp"))
+                File.Delete(tmp);
+    }
+
     /// <summary>
     /// Before a run resumes from its last checkpoint: removes the temporary files of checkpoint writes that a kill
     /// interrupted (".last.ckpt.PID.tmp"), and cuts metrics.jsonl back to the checkpoint's step, so the steps
@@ -49,9 +58,7 @@ public static class ModelDirectory
     public static void PrepareResume(string dir, long checkpointStep)
     {
         if (!Directory.Exists(dir)) return;
-        foreach (var name in new[] { LastFile, BestFile })
-            foreach (var tmp in Directory.EnumerateFiles(dir, $".{name}.*.tmp"))
-                File.Delete(tmp);
+        RemoveStaleTemporaryFiles(dir);
         string metrics = Path.Combine(dir, MetricsFile);
         if (!File.Exists(metrics)) return;
         var kept = new List<string>();

@@ -151,9 +151,14 @@ public class BadInputTests : IClassFixture<BadInputTests.TrainedCharModel>
 
         // A readable checkpoint whose tensor does not fit its own config: the message names the file and the tensor.
         var misfit = Checkpoint.Load(Path.Combine(_model.Run, ModelDirectory.BestFile));
-        misfit.Parameters["fc.bias"] = new float[3];
+        misfit.Parameters["fc.bias"] = new float[misfit.Parameters["fc.bias"].Length + 5];
         misfit.Save(tmp.File("misfit.ckpt"));
         AssertFails(CliRunner.Run("generate", "--model", tmp.File("misfit.ckpt")), "misfit.ckpt", "fc.bias");
+        // One whose header needs more values than it holds is refused before a model of that size is built.
+        var small = Checkpoint.Load(Path.Combine(_model.Run, ModelDirectory.BestFile));
+        small.Parameters["fc.bias"] = new float[1];
+        small.Save(tmp.File("small.ckpt"));
+        AssertFails(CliRunner.Run("generate", "--model", tmp.File("small.ckpt")), "small.ckpt", "parameter values");
     }
 
     [Fact]
