@@ -58,7 +58,6 @@ public sealed class LanguageModel : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         ModelDirectory.EnsureWritable(outDir);
-        ModelDirectory.RemoveStaleTemporaryFiles(outDir);   // a new run too: an earlier one may have been killed mid-write
         Checkpoint? from = null;
         if (resume)
         {

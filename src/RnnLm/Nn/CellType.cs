@@ -14,25 +14,17 @@ public enum CellType
     [JsonStringEnumMemberName("lstm")] Lstm,
 }
 
-/// <summary>Names of the cells as the command line and checkpoints spell them.</summary>
+/// <summary>Names of the cells as the command line and checkpoints spell them: the enum's names in lower case.</summary>
 public static class CellTypes
 {
-    public static readonly IReadOnlyList<string> Names = ["elman", "gru", "lstm"];
-
-    public static string Name(this CellType cell) => cell switch
-    {
-        CellType.Elman => "elman",
-        CellType.Gru => "gru",
-        CellType.Lstm => "lstm",
-        _ => throw new ArgumentOutOfRangeException(nameof(cell), cell, "unknown cell type."),
-    };
+    public static string Name(this CellType cell) =>
+        Enum.IsDefined(cell) ? cell.ToString().ToLowerInvariant() : throw new ArgumentOutOfRangeException(nameof(cell), cell, "unknown cell type.");
 
     /// <summary>Parses "elman", "gru" or "lstm"; otherwise an ArgumentException naming the value.</summary>
-    public static CellType Parse(string name, string what = "cell") => name switch
+    public static CellType Parse(string name, string what = "cell")
     {
-        "elman" => CellType.Elman,
-        "gru" => CellType.Gru,
-        "lstm" => CellType.Lstm,
-        _ => throw new ArgumentException($"{what} must be elman, gru or lstm, got '{name}'.", what),
-    };
+        foreach (var cell in Enum.GetValues<CellType>())
+            if (cell.Name() == name) return cell;
+        throw new ArgumentException($"{what} must be elman, gru or lstm, got '{name}'.", what);
+    }
 }

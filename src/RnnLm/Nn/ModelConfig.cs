@@ -11,8 +11,6 @@ namespace RnnLm.Nn;
 public sealed record ModelConfig(int VocabSize, int EmbDim, int HiddenDim, int NumLayers, int PadIndex = 0,
     float Dropout = 0f, bool TieWeights = false, float WeightDropout = 0f, CellType Cell = CellType.Elman)
 {
-    /// <summary>How many [B, H] tensors each layer's state has: 2 for LSTM (h, c), else 1.</summary>
-    public int StateTensors => Cell == CellType.Lstm ? 2 : 1;
 
     /// <summary>
     /// The number of distinct parameter values a model of this config has (a tied weight once), computed from the

@@ -9,7 +9,7 @@ namespace RnnLm.Nn;
 /// layers, before the head) and a head tied to the embedding table (through a projection when the sizes differ).
 /// Public inputs are batch-major [B, T] ids, as in PyTorch; inside, sequences are kept time-major so that a
 /// whole sequence's products are single matrix multiplies. States are [L, S, B, H]: per layer h, and c for LSTM
-/// (S = Config.StateTensors).
+/// (S = the layers' StateCount).
 /// Every buffer is allocated on the first call with a given size and reused after.
 /// </summary>
 public sealed class RecurrentLanguageModel : Module, IDisposable
@@ -193,7 +193,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         int expected = StateLength(batch);
         if (state.Length != expected)
             throw new ArgumentException($"{name} has {state.Length} values; the state of this {Config.Cell.Name()} model for a batch of {batch} " +
-                $"has {expected} ({Config.NumLayers} layers × {Config.StateTensors} tensors × {batch} × hidden {Config.HiddenDim}).", name);
+                $"has {expected} ({Config.NumLayers} layers × {Rnn.Layers[0].StateCount} tensors × {batch} × hidden {Config.HiddenDim}).", name);
     }
 
     /// <summary>Checks shapes and ids, transposes to time-major and looks up the embeddings. Returns B·T.</summary>

@@ -1,6 +1,5 @@
 using RnnLm.Data;
 using RnnLm.Nn;
-using RnnLm;
 
 namespace RnnLm.Training;
 

@@ -51,14 +51,11 @@ public static class ModelDirectory
     }
 
     /// <summary>
-    /// Before a run resumes from its last checkpoint: removes the temporary files of checkpoint writes that a kill
-    /// interrupted (".last.ckpt.PID.tmp"), and cuts metrics.jsonl back to the checkpoint's step, so the steps
+    /// Before a run resumes from its last checkpoint: cuts metrics.jsonl back to the checkpoint's step, so the steps
     /// trained again after the resume are not listed twice. A line cut short by the kill is dropped too.
     /// </summary>
-    public static void PrepareResume(string dir, long checkpointStep)
+    public static void CutMetricsTo(string dir, long checkpointStep)
     {
-        if (!Directory.Exists(dir)) return;
-        RemoveStaleTemporaryFiles(dir);
         string metrics = Path.Combine(dir, MetricsFile);
         if (!File.Exists(metrics)) return;
         var kept = new List<string>();

@@ -48,9 +48,11 @@ public sealed class Trainer : IDisposable
         _carried = new float[stateLen];
         _next = new float[stateLen];
         if (options.Average > 0) _average = new WeightAverage(model);
+        // Every run, new or resumed: an earlier one in this folder may have been killed in a checkpoint write.
+        ModelDirectory.RemoveStaleTemporaryFiles(outDir);
         if (resumeFrom != null)
         {
-            ModelDirectory.PrepareResume(outDir, resumeFrom.Header.OptimizerSteps);
+            ModelDirectory.CutMetricsTo(outDir, resumeFrom.Header.OptimizerSteps);
             _state = resumeFrom.Header with { Training = options };
             resumeFrom.RestoreOptimizer(_optimizer);
             try { _average?.Restore(resumeFrom.Parameters, resumeFrom.Header.AveragedSteps); }
