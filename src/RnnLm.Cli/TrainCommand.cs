@@ -45,6 +45,8 @@ public static class TrainCommand
     private static readonly Option<int?> ValidEvery = new("--valid-every") { Description = "Validate and checkpoint every N steps; 0 (the default): at the end of each epoch." };
     private static readonly Option<string> Out = new("--out") { Description = "Output folder: checkpoints, metrics.jsonl, loss.png.", DefaultValueFactory = _ => "runs/latest" };
     private static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its last checkpoint." };
+    private static readonly Option<string?> From = new("--from") { Description = "Fine-tune: start a new run from this trained model's weights and tokenizer (a model folder or checkpoint), with a fresh optimiser, on --data. The architecture is the model's; the recipe is its run's, where not given." };
+    private static readonly Option<string> Unknown = UnknownOption.CreateForFineTuning();
     private static readonly Option<bool> Force = new("--force") { Description = "Start a new run even if --out holds one (its checkpoints are replaced)." };
     private static readonly Option<int> Sample = new("--sample") { Description = "Tokens to sample from the model at the end (0: none).", DefaultValueFactory = _ => 200 };
 
@@ -54,7 +56,7 @@ public static class TrainCommand
         {
             Preset, Data, Valid, ValidFraction, Tokenizer, Mode, VocabSize, MinCount, Cell, ForgetBias, Layers, Emb, Hidden, Ctx, Batch, Lr,
             WeightDecay, Schedule, LrDecay, Warmup, Epochs, Steps, Minutes, Average, Clip, Dropout, WeightDropout, Tie, Init, InitRange, Seed, Threads,
-            ValidEvery, Out, Resume, Force, Sample,
+            ValidEvery, Out, Resume, From, Unknown, Force, Sample,
         };
         cmd.SetAction(r => Program.Guard(() => Run(r)));
         return cmd;
@@ -93,9 +95,12 @@ public static class TrainCommand
 
     private static T Pick<T>(ParseResult r, Option<T?> option, T current) where T : struct => r.GetValue(option) ?? current;
 
-    public static TrainingOptions ReadOptions(ParseResult r)
+    /// <summary>The options given, over a preset or, when fine-tuning, over the recipe of the run that trained the model.</summary>
+    public static TrainingOptions ReadOptions(ParseResult r, Checkpoint? start = null)
     {
-        var o = PresetOptions(r.GetValue(Preset));
+        var o = start?.Header.Training is TrainingOptions saved && r.GetValue(Preset) == null
+            ? saved with { Data = null, Valid = null, Epochs = null, Steps = null, Minutes = null, ForgetBias = null }
+            : PresetOptions(r.GetValue(Preset));
         int? emb = r.GetValue(Emb);
         o = o with
         {
@@ -161,9 +166,28 @@ public static class TrainCommand
         _ => throw new UsageException($"--init must be book, uniform or orthogonal, got '{s}'."),
     };
 
+    /// <summary>The options a fine-tuned model's architecture fixes, which `--from` refuses when given.</summary>
+    private static readonly Option[] ArchitectureOptions = [Cell, Layers, Emb, Hidden, Tie, Tokenizer, VocabSize, MinCount, Init, InitRange, ForgetBias];
+
+    /// <summary>The model to fine-tune from, checked against the other options; null without --from.</summary>
+    private static Checkpoint? FineTuneStart(ParseResult r)
+    {
+        if (r.GetValue(From) is not string from) return null;
+        if (r.GetValue(Resume))
+            throw new UsageException("--from starts a new run from a trained model and --resume continues a run: give one of them.");
+        if (r.GetValue(Data) == null)
+            throw new UsageException("--from needs --data: the new text to fine-tune the model on.");
+        foreach (var option in ArchitectureOptions)
+            if (r.GetResult(option) is { Implicit: false })
+                throw new UsageException($"{option.Name} cannot be given with --from: a fine-tuned model keeps the architecture, tokenizer and weights of the model it starts from.");
+        LanguageModel.CheckFineTuneFolder(from, r.GetValue(Out)!);
+        return Checkpoint.Load(from);
+    }
+
     private static int Run(ParseResult r)
     {
-        var o = ReadOptions(r);
+        var start = FineTuneStart(r);
+        var o = ReadOptions(r, start);
         if (r.GetValue(Sample) is int sample and < 0)
             throw new UsageException($"--sample must be 0 (no sample) or a number of tokens, got {sample}.");
         string outDir = r.GetValue(Out)!;
@@ -205,7 +229,7 @@ public static class TrainCommand
             trainText = DotnetDocsCorpus.Extract();
             if (!resume && o.VocabSize == null && o.Tokenizer == "word") o = o with { VocabSize = 10000 };
         }
-        else if (o.Mode == DataMode.Sentences) trainText = CorpusReader.ReadText(o.Data);
+        else if (o.Mode == DataMode.Sentences && start == null) trainText = CorpusReader.ReadText(o.Data);
         string? validText = trainText != null && o.Valid != null ? CorpusReader.ReadText(o.Valid) : null;
 
         using var cancel = new CancellationTokenSource();
@@ -214,9 +238,17 @@ public static class TrainCommand
         LanguageModel lm;
         try
         {
-            lm = TrainingProgressView.Run(o, progress => trainText != null
-                ? LanguageModel.Train(trainText, validText, o, outDir, resume, progress, cancel.Token)
-                : LanguageModel.Train(o.Data!, o, outDir, o.Valid, resume, progress, cancel.Token));
+            if (start != null)
+            {
+                var fineTune = new FineTuning { Unknown = UnknownOption.Parse(r.GetValue(Unknown)!) };
+                string from = r.GetValue(From)!;
+                lm = TrainingProgressView.Run(o, progress => LanguageModel.FineTune(from, o.Data!, o, outDir, o.Valid, fineTune, progress, cancel.Token));
+                UnknownOption.Report(fineTune.Found, fineTune.Unknown);
+            }
+            else
+                lm = TrainingProgressView.Run(o, progress => trainText != null
+                    ? LanguageModel.Train(trainText, validText, o, outDir, resume, progress, cancel.Token)
+                    : LanguageModel.Train(o.Data!, o, outDir, o.Valid, resume, progress, cancel.Token));
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {

@@ -13,6 +13,14 @@ public static class UnknownOption
         DefaultValueFactory = _ => "skip",
     };
 
+    /// <summary>The option of `train --from`, where new text is refused by default: dropping training text should be asked for.</summary>
+    public static Option<string> CreateForFineTuning() => new("--unknown")
+    {
+        Description = "With --from: characters of the new text that the model's vocabulary lacks: error (the default, naming them), " +
+            "skip them, or replace them with the unknown token (where the vocabulary has one). Unknown words map to <unk> by themselves.",
+        DefaultValueFactory = _ => "error",
+    };
+
     public static UnknownHandling Parse(string value) => value switch
     {
         "skip" => UnknownHandling.Skip,

@@ -51,9 +51,61 @@ public sealed class LanguageModel : IDisposable
             (o, tokenizer, idsPath) => TrainingData.Build(o, trainText, validText, tokenizer, idsPath));
     }
 
-    /// <summary>Trains with the data <paramref name="buildData"/> makes from the (resumed) options, the run's tokenizer when resuming, and the ids file of a stream run.</summary>
+    /// <summary>
+    /// Fine-tunes a trained model on new text: a new run in outDir that starts from the weights and tokenizer of
+    /// <paramref name="fromPath"/> (a model folder or checkpoint file) with a fresh optimiser and schedule. The
+    /// architecture is the model's (see <see cref="FineTunedOptions"/>); the data, the recipe and the bounds are
+    /// <paramref name="options"/>'. Characters the vocabulary lacks are handled as <paramref name="fineTune"/> says,
+    /// which also collects them. The model at fromPath is only read.
+    /// </summary>
+    /// <exception cref="CheckpointException">fromPath holds no readable model.</exception>
+    public static LanguageModel FineTune(string fromPath, string trainPath, TrainingOptions options, string outDir,
+        string? validPath = null, FineTuning? fineTune = null, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(fromPath);
+        ArgumentException.ThrowIfNullOrWhiteSpace(trainPath);
+        CheckFineTuneFolder(fromPath, outDir);
+        var start = Checkpoint.Load(fromPath);
+        fineTune ??= new FineTuning();
+        return Train(FineTunedOptions(start, options), outDir, resume: false, progress, cancel,
+            (o, tokenizer, idsPath) => TrainingData.FromFiles(o, trainPath, validPath, tokenizer, idsPath, cancel: cancel, fineTune: fineTune),
+            start);
+    }
+
+    /// <summary>
+    /// The options of a fine-tuning run from <paramref name="start"/>: the given ones, with the architecture (cell,
+    /// layers, sizes, tied weights) and the tokenizer kind of the model, whose weights the run starts from.
+    /// </summary>
+    public static TrainingOptions FineTunedOptions(Checkpoint start, TrainingOptions given)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentNullException.ThrowIfNull(given);
+        if (given.ForgetBias != null)
+            throw new ArgumentException("ForgetBias initialises a new model; a fine-tuned one keeps its trained weights.", nameof(given));
+        var m = start.Header.Model;
+        return given with
+        {
+            Cell = m.Cell, Layers = m.NumLayers, Emb = m.EmbDim, Hidden = m.HiddenDim, TieWeights = m.TieWeights,
+            Tokenizer = start.Tokenizer.Kind, VocabSize = null,
+        };
+    }
+
+    /// <summary>Refuses a fine-tuning run into the folder of the model it starts from, which it would overwrite.</summary>
+    public static void CheckFineTuneFolder(string fromPath, string outDir)
+    {
+        string a = Path.GetFullPath(outDir).TrimEnd(Path.DirectorySeparatorChar);
+        string b = Path.GetFullPath(Directory.Exists(fromPath) ? fromPath : Path.GetDirectoryName(Path.GetFullPath(fromPath))!).TrimEnd(Path.DirectorySeparatorChar);
+        if (a == b)
+            throw new ArgumentException($"the fine-tuned run must go to another folder than the model it starts from ({fromPath}).", nameof(outDir));
+    }
+
+    /// <summary>
+    /// Trains with the data <paramref name="buildData"/> makes from the (resumed) options, the tokenizer of the run
+    /// resumed or the model fine-tuned, and the ids file of a stream run. A <paramref name="start"/> checkpoint gives
+    /// the first weights of a new run (fine-tuning); resuming continues outDir's last.ckpt, optimiser and all.
+    /// </summary>
     private static LanguageModel Train(TrainingOptions options, string outDir, bool resume, Action<TrainingProgress>? progress,
-        CancellationToken cancel, Func<TrainingOptions, Tokenizer?, string?, TrainingData> buildData)
+        CancellationToken cancel, Func<TrainingOptions, Tokenizer?, string?, TrainingData> buildData, Checkpoint? start = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -64,10 +116,16 @@ public sealed class LanguageModel : IDisposable
             from = Checkpoint.Load(Path.Combine(outDir, ModelDirectory.LastFile));
             options = ResumedOptions(from, options);
         }
-        using var data = buildData(options, from?.Tokenizer,
+        using var data = buildData(options, from?.Tokenizer ?? start?.Tokenizer,
             options.Mode == DataMode.Stream ? Path.Combine(outDir, ModelDirectory.TrainIdsFile) : null);
         RecurrentLanguageModel model;
         if (from != null) model = from.CreateModel(options.Threads);
+        else if (start != null)
+        {
+            // The trained weights in a model with this run's regularisation.
+            model = start.CreateModel(options.Threads, start.Header.Model with { Dropout = options.Dropout, WeightDropout = options.WeightDropout });
+            model.DropoutRng.SetState(new Rng((ulong)options.Seed ^ 0xD409_0u).GetState());
+        }
         else
         {
             model = new RecurrentLanguageModel(options.ModelConfig(data.Tokenizer.VocabSize, data.Tokenizer.PadId), options.Threads);

@@ -48,10 +48,12 @@ public sealed class Checkpoint
         };
     }
 
-    /// <summary>A model with this checkpoint's sizes and weights.</summary>
-    public RecurrentLanguageModel CreateModel(int threads = 1)
+    /// <summary>A model with this checkpoint's sizes and weights; <paramref name="config"/> may change its dropout rates.</summary>
+    public RecurrentLanguageModel CreateModel(int threads = 1, ModelConfig? config = null)
     {
-        var model = new RecurrentLanguageModel(Header.Model, threads);
+        if (config != null && config with { Dropout = Header.Model.Dropout, WeightDropout = Header.Model.WeightDropout } != Header.Model)
+            throw new ArgumentException("only the dropout rates of a checkpoint's model may change.", nameof(config));
+        var model = new RecurrentLanguageModel(config ?? Header.Model, threads);
         foreach (var (name, p) in model.NamedParameters())
         {
             if (!Parameters.TryGetValue(name, out var values))

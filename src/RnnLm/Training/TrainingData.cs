@@ -17,13 +17,21 @@ public sealed record TrainingData(Tokenizer Tokenizer, BatchDataset Train, Batch
     /// </summary>
     /// <param name="idsPath">In stream mode, where the training token ids are written once and memory-mapped from
     /// (an existing file is reused when resuming with the run's tokenizer); null keeps them in memory.</param>
+    /// <param name="fineTune">The tokenizer is a trained model's, the text new to it (see <see cref="FineTuning"/>):
+    /// unknown characters are handled as it says, and an existing ids file is never reused.</param>
     public static TrainingData Build(TrainingOptions o, string trainText, string? validText, Tokenizer? tokenizer = null,
-        string? idsPath = null)
+        string? idsPath = null, FineTuning? fineTune = null)
     {
-        bool resuming = tokenizer != null;
+        bool resuming = tokenizer != null && fineTune == null;
         ArgumentNullException.ThrowIfNull(o);
         ArgumentNullException.ThrowIfNull(trainText);
         o.Validate();
+        if (fineTune != null)
+        {
+            ArgumentNullException.ThrowIfNull(tokenizer);
+            trainText = fineTune.Prepare(tokenizer, trainText);
+            if (validText != null) validText = fineTune.Prepare(tokenizer, validText);
+        }
         tokenizer ??= TokenizerFactory.Build(o.Tokenizer, trainText, TokenizerOptionsOf(o));
         if (o.Mode == DataMode.Sentences)
         {
@@ -57,10 +65,11 @@ public sealed record TrainingData(Tokenizer Tokenizer, BatchDataset Train, Batch
     /// existing file is reused when resuming); null keeps them in memory.</param>
     /// <param name="chunkChars">The size of the pieces the texts are read in.</param>
     /// <param name="cancel">Checked between pieces while reading (tokenising a large corpus takes a while).</param>
+    /// <param name="fineTune">See <see cref="Build"/>.</param>
     /// <exception cref="CorpusException">A file is missing, empty, binary or not UTF-8.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancel"/> was cancelled while the texts were read.</exception>
     public static TrainingData FromFiles(TrainingOptions o, string trainPath, string? validPath, Tokenizer? tokenizer = null,
-        string? idsPath = null, int chunkChars = 1 << 20, CancellationToken cancel = default)
+        string? idsPath = null, int chunkChars = 1 << 20, CancellationToken cancel = default, FineTuning? fineTune = null)
     {
         ArgumentNullException.ThrowIfNull(o);
         ArgumentException.ThrowIfNullOrWhiteSpace(trainPath);
@@ -69,11 +78,17 @@ public sealed record TrainingData(Tokenizer Tokenizer, BatchDataset Train, Batch
         {
             string trainText = CorpusReader.ReadText(trainPath);
             string? validText = validPath == null ? null : CorpusReader.ReadText(validPath);
-            return Build(o, trainText, validText, tokenizer, idsPath);
+            return Build(o, trainText, validText, tokenizer, idsPath, fineTune);
         }
-        bool resuming = tokenizer != null;
+        bool resuming = tokenizer != null && fineTune == null;
         var train = Cancellable(CorpusReader.ReadChunks(trainPath, chunkChars), cancel);
         var valid = validPath == null ? null : Cancellable(CorpusReader.ReadChunks(validPath, chunkChars), cancel);
+        if (fineTune != null)
+        {
+            ArgumentNullException.ThrowIfNull(tokenizer);
+            train = train.Select(chunk => fineTune.Prepare(tokenizer, chunk));
+            valid = valid?.Select(chunk => fineTune.Prepare(tokenizer, chunk));
+        }
         tokenizer ??= TokenizerFactory.Build(o.Tokenizer, train, TokenizerOptionsOf(o));
         // The validation file is read before the ids file is written, so that a bad one fails before anything is written.
         int[]? validIds = valid == null ? null : tokenizer.EncodeChunks(valid);
