@@ -13,7 +13,7 @@ public static class Program
         // help's usage lines; it takes RootCommand's --help and --version.
         var root = new Command("rnnlm", "rnnlm: train, evaluate and sample recurrent language models (Elman, GRU, LSTM) on any text.")
         {
-            new System.CommandLine.Help.HelpOption(), new VersionOption(),
+            new System.CommandLine.Help.HelpOption(), new VersionOption { Action = new VersionAction() },
         };
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());

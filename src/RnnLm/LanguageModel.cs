@@ -193,7 +193,7 @@ public sealed class LanguageModel : IDisposable
     }
 
     /// <summary>
-    /// Scores a text file (or folder of .txt files) as <see cref="Evaluate(string, int)"/> scores its text. In stream
+    /// Scores a text file (or folder of .txt files) as <see cref="Evaluate"/> scores its text. In stream
     /// mode the file is read and tokenised piece by piece (see <see cref="CorpusReader.ReadChunks"/>); only the ids are
     /// held. Sentence mode reads the text whole.
     /// </summary>

@@ -49,7 +49,7 @@ public sealed record TrainingData(Tokenizer Tokenizer, BatchDataset Train, Batch
 
     /// <summary>
     /// Builds the data of a run from corpus files (see <see cref="CorpusReader.ReadChunks"/>), as
-    /// <see cref="Build(TrainingOptions, string, string?, Tokenizer?, string?)"/> does from their text.
+    /// <see cref="Build"/> does from their text.
     /// In stream mode with an <paramref name="idsPath"/>, the training text is never held whole: a first pass over
     /// it builds the tokenizer (unless one is given), a second encodes it piece by piece into the ids file (written
     /// under a temporary name and renamed when complete, so that a failure never leaves a partial file under
