@@ -32,4 +32,16 @@ public class HelpTests
         var missing = options.Where(o => !readme.Contains("`" + o, StringComparison.Ordinal)).ToList();
         Assert.True(missing.Count == 0, $"README.md does not list these options of `rnnlm {command}`: {string.Join(", ", missing)}");
     }
+
+    [Fact]
+    public void VersionNamesTheVersionAndTheKernelSetInUse()
+    {
+        string version = typeof(RnnLm.LanguageModel).Assembly.GetName().Version!.ToString(3);
+        var r = CliRunner.Run("--version");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.StartsWith($"rnnlm {version}", r.Out);
+        Assert.Contains($"kernels: {RnnLm.Tensors.KernelPath.Current}", r.Out);
+        var forced = CliRunner.RunWith(new Dictionary<string, string> { ["RNNLM_KERNELS"] = "avx2" }, "--version");
+        Assert.Contains("kernels: avx2", forced.Out);
+    }
 }
