@@ -59,16 +59,16 @@ public class ReaderFuzzTests
             var b = (byte[])good.Clone();
             b[at] = value;
             if (TryLoad(rehash ? Rehash(b) : b, path)) loaded++; else refused++;
-        }, iter: 300, seed: "0N0XIzNsQ0O2", threads: 1);
+        }, iter: FuzzBudget.Iter(300), seed: "0N0XIzNsQ0O2", threads: 1);
         // Truncations.
-        Gen.Int[0, good.Length - 1].Sample(len => Assert.False(TryLoad(good.AsSpan(0, len).ToArray(), path)), iter: 100, seed: "0N0XIzNsQ0O2", threads: 1);
+        Gen.Int[0, good.Length - 1].Sample(len => Assert.False(TryLoad(good.AsSpan(0, len).ToArray(), path)), iter: FuzzBudget.Iter(100), seed: "0N0XIzNsQ0O2", threads: 1);
         // Lies about lengths: an int32 anywhere past the magic set to a large or negative value, hash fixed up.
         Gen.Select(Gen.Int[12, good.Length - 40], Gen.OneOf(-1, int.MaxValue, 1 << 28, 65536, 0)).Sample((at, lie) =>
         {
             var b = (byte[])good.Clone();
             BitConverter.GetBytes(lie).CopyTo(b, at);
             if (TryLoad(Rehash(b), path)) loaded++; else refused++;
-        }, iter: 300, seed: "0N0XIzNsQ0O2", threads: 1);
+        }, iter: FuzzBudget.Iter(300), seed: "0N0XIzNsQ0O2", threads: 1);
         Assert.True(refused > 0, "some mutations must be refused");
     }
 
@@ -97,7 +97,7 @@ public class ReaderFuzzTests
             {
                 Assert.Contains("corpus.txt", e.Message);
             }
-        }, iter: 400, seed: "0N0XIzNsQ0O2", threads: 1);
+        }, iter: FuzzBudget.Iter(400), seed: "0N0XIzNsQ0O2", threads: 1);
     }
 
     [Fact]
@@ -115,6 +115,6 @@ public class ReaderFuzzTests
                 var gpt2 = Gpt2Tokenizer.Build(s + " the");
                 Assert.Equal(s, gpt2.Decode(gpt2.Encode(s)));
             }
-        }, iter: 200, seed: "0N0XIzNsQ0O2", threads: 1);
+        }, iter: FuzzBudget.Iter(200), seed: "0N0XIzNsQ0O2", threads: 1);
     }
 }
