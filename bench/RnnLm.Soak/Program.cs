@@ -1,6 +1,6 @@
 // The soak: train (resuming the same run, so checkpoints are written and read), validate, score and generate in
 // turn for MINUTES, in one process, and every minute log its resident memory, managed heap, open file handles
-// and threads. After the first WARMUP minutes, memory must stay within 5% and handles and threads must not grow.
+// and threads (after a full collection). After the first WARMUP minutes, memory must stay within 5% and handles and threads must not grow.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -97,6 +97,11 @@ internal sealed record Sample(double Minute, int Cycles, long Steps, double RssM
 {
     public static Sample Take(double minute, int cycles, long steps)
     {
+        // What the process keeps, not what it has in flight: a full, compacting collection first (the large-object
+        // heap too), so that a reading is not a moment in the collector's cycle.
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
         using var p = Process.GetCurrentProcess();
         // Handles: the process's open file descriptors where the OS lists them (Linux), else .NET's count.
         int handles = Directory.Exists("/proc/self/fd") ? Directory.GetFiles("/proc/self/fd").Length : p.HandleCount;
