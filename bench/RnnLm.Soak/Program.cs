@@ -1,6 +1,7 @@
 // The soak: train (resuming the same run, so checkpoints are written and read), validate, score and generate in
 // turn for MINUTES, in one process, and every minute log its resident memory, managed heap, open file handles
-// and threads (after a full collection). After the first WARMUP minutes, memory must stay within 5% and handles and threads must not grow.
+// and threads (after a full collection). After the first WARMUP minutes, memory must stay within 5% and handles and
+// threads must not grow (the second half's highest count no higher than the first half's).
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -62,8 +63,12 @@ string verdict = "too short to judge: no samples after the warm-up";
 if (ok)
 {
     double rssLo = steady.Min(s => s.RssMb), rssHi = steady.Max(s => s.RssMb);
-    int handles0 = steady[0].Handles, threads0 = steady[0].Threads;
-    bool memory = rssHi <= rssLo * 1.05, handles = steady.All(s => s.Handles <= handles0), threads = steady.All(s => s.Threads <= threads0);
+    // Growth, not jitter: the highest count in the second half of the steady part may not exceed the first half's.
+    var first = steady.Take(steady.Count / 2 + 1).ToList();
+    var second = steady.Skip(steady.Count / 2).ToList();
+    bool memory = rssHi <= rssLo * 1.05;
+    bool handles = second.Max(s => s.Handles) <= first.Max(s => s.Handles);
+    bool threads = second.Max(s => s.Threads) <= first.Max(s => s.Threads);
     ok = memory && handles && threads;
     verdict = string.Create(CultureInfo.InvariantCulture,
         $"after minute {warmup}: resident {rssLo:F1}-{rssHi:F1} MB ({(rssHi / rssLo - 1) * 100:F1}%, limit 5%), handles {steady.Min(s => s.Handles)}-{steady.Max(s => s.Handles)}, threads {steady.Min(s => s.Threads)}-{steady.Max(s => s.Threads)}; {cycles} cycles, {steps} steps");

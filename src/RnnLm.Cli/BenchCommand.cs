@@ -37,7 +37,7 @@ public static class BenchCommand
                     int e = r.GetValue(emb);
                     p = (r.GetValue(vocab), e, r.GetValue(hidden) is int h && h > 0 ? h : e, r.GetValue(layers), r.GetValue(batch), r.GetValue(ctx));
                 }
-                else if (TrainingBenchmark.Presets.TryGetValue(name, out var preset)) p = preset;
+                else if (TrainingBenchmark.Configs.TryGetValue(name, out var preset)) p = preset;
                 else throw new UsageException($"--config must be book, ptb, char or custom, got '{name}'.");
                 if (p.V < 2) throw new UsageException($"--vocab must be at least 2, got {p.V}.");
                 if (r.GetValue(generate))

@@ -59,4 +59,4 @@ public static class Program
 }
 
 /// <summary>An option combination that makes no sense.</summary>
-public sealed class UsageException(string message) : Exception(message);
+public sealed class UsageException(string message, Exception? inner = null) : Exception(message, inner);

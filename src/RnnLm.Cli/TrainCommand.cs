@@ -62,36 +62,12 @@ public static class TrainCommand
         return cmd;
     }
 
-    /// <summary>The named recipes. Options given on the command line override them.</summary>
-    public static TrainingOptions PresetOptions(string? name) => name switch
+    /// <summary>The named recipes (<see cref="Presets"/>); options given on the command line override them.</summary>
+    public static TrainingOptions PresetOptions(string? name)
     {
-        null or "book" => new TrainingOptions(),
-        "ptb" => new TrainingOptions
-        {
-            Tokenizer = "word", Mode = DataMode.Stream, Layers = 1, Emb = 320, Hidden = 512, Ctx = 35, Batch = 64,
-            Lr = 2e-3, WeightDecay = 0.01, Schedule = LrSchedule.Cosine, Epochs = 100, Minutes = 59, Clip = 0.5, Average = 0.15,
-            Dropout = 0.5f, TieWeights = true, Init = InitScheme.Book,
-        },
-        "char" => new TrainingOptions
-        {
-            Tokenizer = "char", Mode = DataMode.Stream, Layers = 2, Emb = 128, Hidden = 512, Ctx = 100, Batch = 64,
-            Lr = 2e-3, Schedule = LrSchedule.Cosine, Epochs = 100, Minutes = 30, Clip = 1, Dropout = 0.2f, Init = InitScheme.Book,
-        },
-        // Two 400-unit LSTM layers with tied embeddings, dropout 0.4 everywhere, Adam with a cosine schedule (docs/results.md).
-        "ptb-lstm" => new TrainingOptions
-        {
-            Tokenizer = "word", Mode = DataMode.Stream, Cell = CellType.Lstm, Layers = 2, Emb = 400, Hidden = 400, Ctx = 35, Batch = 64,
-            Lr = 2e-3, WeightDecay = 0.01, Schedule = LrSchedule.Cosine, Epochs = 100, Minutes = 59, Clip = 0.5, Average = 0.15,
-            Dropout = 0.4f, TieWeights = true, Init = InitScheme.SmallUniform,
-        },
-        "char-lstm" => new TrainingOptions
-        {
-            Tokenizer = "char", Mode = DataMode.Stream, Cell = CellType.Lstm, Layers = 2, Emb = 64, Hidden = 512, Ctx = 100, Batch = 64,
-            Lr = 2e-3, Schedule = LrSchedule.Cosine, Epochs = 100, Minutes = 30, Clip = 1, Average = 0.15, Dropout = 0.2f,
-            Init = InitScheme.SmallUniform,
-        },
-        _ => throw new UsageException($"--preset must be book, ptb, char, ptb-lstm or char-lstm, got '{name}'."),
-    };
+        try { return Presets.Get(name); }
+        catch (ArgumentException e) { throw new UsageException("--preset " + e.Message.Replace(" (Parameter 'name')", "")); }
+    }
 
     private static T Pick<T>(ParseResult r, Option<T?> option, T current) where T : struct => r.GetValue(option) ?? current;
 
@@ -192,63 +168,42 @@ public static class TrainCommand
             throw new UsageException($"--sample must be 0 (no sample) or a number of tokens, got {sample}.");
         string outDir = r.GetValue(Out)!;
         bool resume = r.GetValue(Resume);
-        // Before the corpus is read or tokenised: a bad --out is found at once, not after the work.
-        ModelDirectory.EnsureWritable(outDir);
-        string last = Path.Combine(outDir, ModelDirectory.LastFile);
-        if (resume)
+        // Before the corpus is read or tokenised: a bad --out, or a run already there, is found at once.
+        if (resume) ModelDirectory.EnsureWritable(outDir);
+        else
         {
-            // Sizes, data and recipe come from the run itself; only its bounds and threads may change.
-            var saved = Checkpoint.Load(last).Header.Training
-                ?? throw new UsageException($"{last} has no training options to resume from.");
-            if (r.GetValue(Cell) is string c && ParseCell(c) != saved.Cell)
-                throw new UsageException($"--cell {c} does not match the run in {outDir}, which trains a {saved.Cell.Name()} model; leave --cell out to resume it.");
-            o = saved with
+            try { ModelDirectory.PrepareNewRun(outDir, r.GetValue(Force)); }
+            catch (IOException e) when (File.Exists(Path.Combine(outDir, ModelDirectory.LastFile)))
             {
-                Epochs = r.GetValue(Epochs) ?? saved.Epochs,
-                Steps = r.GetValue(Steps) ?? saved.Steps,
-                Minutes = r.GetValue(Minutes) ?? saved.Minutes,
-                Threads = r.GetValue(Threads) ?? saved.Threads,
-            };
+                throw new UsageException($"{outDir} already holds a run ({ModelDirectory.LastFile}); use --resume to continue it, or --force to start over.", e);
+            }
         }
-        else if (File.Exists(last) && !r.GetValue(Force))
-            throw new UsageException($"{outDir} already holds a run ({ModelDirectory.LastFile}); use --resume to continue it, or --force to start over.");
-        else if (r.GetValue(Force))
-        {
-            // A new run: its metrics start afresh (checkpoints are replaced atomically when first saved).
-            string metrics = Path.Combine(outDir, ModelDirectory.MetricsFile);
-            if (File.Exists(metrics)) File.Delete(metrics);
-        }
-
-        // In stream mode, --data is read by the library piece by piece and tokenised into the run's ids file, so the
-        // training text is never held whole. Sentence mode keeps its sentences in memory and reads the text here, as
-        // does the default corpus.
-        string? trainText = null;
-        if (o.Data == null)
-        {
-            Console.Error.WriteLine("No --data: training on the .NET SDK's reference documentation.");
-            trainText = DotnetDocsCorpus.Extract();
-            if (!resume && o.VocabSize == null && o.Tokenizer == "word") o = o with { VocabSize = 10000 };
-        }
-        else if (o.Mode == DataMode.Sentences && start == null) trainText = CorpusReader.ReadText(o.Data);
-        string? validText = trainText != null && o.Valid != null ? CorpusReader.ReadText(o.Valid) : null;
+        if (!resume && start == null && o.Data == null) Console.Error.WriteLine("No --data: training on the .NET SDK's reference documentation.");
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); Console.Error.WriteLine("Stopping after this step; the checkpoint will be saved."); };
         Console.CancelKeyPress += onCancel;
         LanguageModel lm;
+        var fineTune = new FineTuning { Unknown = UnknownOption.Parse(r.GetValue(Unknown)!) };
         try
         {
-            if (start != null)
+            lm = TrainingProgressView.Run(progress =>
             {
-                var fineTune = new FineTuning { Unknown = UnknownOption.Parse(r.GetValue(Unknown)!) };
-                string from = r.GetValue(From)!;
-                lm = TrainingProgressView.Run(o, progress => LanguageModel.FineTune(from, o.Data!, o, outDir, o.Valid, fineTune, progress, cancel.Token));
-                UnknownOption.Report(fineTune.Found, fineTune.Unknown);
-            }
-            else
-                lm = TrainingProgressView.Run(o, progress => trainText != null
-                    ? LanguageModel.Train(trainText, validText, o, outDir, resume, progress, cancel.Token)
-                    : LanguageModel.Train(o.Data!, o, outDir, o.Valid, resume, progress, cancel.Token));
+                if (start != null) return LanguageModel.FineTune(r.GetValue(From)!, o.Data!, o, outDir, o.Valid, fineTune, progress, cancel.Token);
+                if (!resume) return LanguageModel.Train(o, outDir, progress, cancel.Token);
+                // Sizes, data and recipe come from the run itself; only its bounds and threads may change.
+                CellType? cell = r.GetValue(Cell) is string c ? ParseCell(c) : null;
+                try
+                {
+                    return LanguageModel.Resume(outDir, r.GetValue(Epochs), r.GetValue(Steps), r.GetValue(Minutes), r.GetValue(Threads), cell,
+                        progress, cancel.Token);
+                }
+                catch (ArgumentException e) when (e.ParamName == "cell")
+                {
+                    throw new UsageException($"--cell {r.GetValue(Cell)}: {e.Message.Replace(" (Parameter 'cell')", "")}", e);
+                }
+            });
+            if (start != null) UnknownOption.Report(fineTune.Found, fineTune.Unknown);
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {

@@ -12,7 +12,7 @@ public static class TrainingProgressView
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static T Run<T>(TrainingOptions o, Func<Action<TrainingProgress>, T> train)
+    public static T Run<T>(Func<Action<TrainingProgress>, T> train)
     {
         if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
         {
@@ -31,7 +31,7 @@ public static class TrainingProgressView
                             return;
                         }
                         task.Description = string.Format(Inv, "step {0} loss {1:F3} {2:F0} tok/s", p.Step, p.Loss, p.TokensPerSecond);
-                        task.Value = Fraction(o, p);
+                        task.Value = p.Fraction;
                     });
                     task.Value = 1.0;
                 });
@@ -44,20 +44,11 @@ public static class TrainingProgressView
             if (DateTime.UtcNow - lastPrint < TimeSpan.FromSeconds(10)) return;
             lastPrint = DateTime.UtcNow;
             Console.WriteLine(string.Format(Inv, "step {0} epoch {1} batch {2}/{3} loss {4:F4} lr {5:G3} {6:F0} tok/s {7:F0}%",
-                p.Step, p.Epoch + 1, p.BatchIndex, p.BatchesPerEpoch, p.Loss, p.LearningRate, p.TokensPerSecond, 100 * Fraction(o, p)));
+                p.Step, p.Epoch + 1, p.BatchIndex, p.BatchesPerEpoch, p.Loss, p.LearningRate, p.TokensPerSecond, 100 * p.Fraction));
         });
     }
 
     private static string ValidLine(TrainingProgress p) =>
         string.Format(Inv, "step {0} valid_loss {1:F4} valid_ppl {2:F2}{3} ({4:F0} s)", p.Step, p.ValidLoss, p.ValidPerplexity,
             p.IsBest ? " best" : "", p.ElapsedSeconds);
-
-    /// <summary>How far the run is, by the first of its bounds to be reached.</summary>
-    private static double Fraction(TrainingOptions o, TrainingProgress p)
-    {
-        double f = (p.Epoch + (double)p.BatchIndex / Math.Max(1, p.BatchesPerEpoch)) / o.EpochLimit();
-        if (o.Steps is long s) f = Math.Max(f, (double)p.Step / s);
-        if (o.Minutes is double m) f = Math.Max(f, p.ElapsedSeconds / (m * 60));
-        return Math.Clamp(f, 0, 1);
-    }
 }

@@ -51,6 +51,56 @@ public sealed class LanguageModel : IDisposable
             (o, tokenizer, idsPath) => TrainingData.Build(o, trainText, validText, tokenizer, idsPath));
     }
 
+    /// <summary>The vocabulary of a word model trained on the default corpus when no VocabSize is given.</summary>
+    public const int DefaultCorpusVocabSize = 10000;
+
+    /// <summary>
+    /// Trains a new model as the options say, in outDir: on options.Data (a file or folder of .txt files), validated on
+    /// options.Valid or a held-out fraction; with no Data, on the .NET SDK's reference documentation
+    /// (<see cref="DotnetDocsCorpus"/>), a word model of it keeping <see cref="DefaultCorpusVocabSize"/> words unless
+    /// VocabSize is set.
+    /// </summary>
+    public static LanguageModel Train(TrainingOptions options, string outDir, Action<TrainingProgress>? progress = null,
+        CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (options.Data != null) return Train(options.Data, options, outDir, options.Valid, resume: false, progress, cancel);
+        ModelDirectory.EnsureWritable(outDir);
+        string text = DotnetDocsCorpus.Extract();
+        if (options.VocabSize == null && options.Tokenizer == "word") options = options with { VocabSize = DefaultCorpusVocabSize };
+        string? valid = options.Valid == null ? null : CorpusReader.ReadText(options.Valid);
+        return Train(text, valid, options, outDir, resume: false, progress, cancel);
+    }
+
+    /// <summary>
+    /// Continues the run in outDir from its last.ckpt, on the data, sizes and recipe it was started with; each bound
+    /// or thread count given replaces the run's. With <paramref name="cell"/>, a run of another cell is refused.
+    /// </summary>
+    /// <exception cref="CheckpointException">outDir holds no readable last.ckpt, or it has no training options.</exception>
+    /// <exception cref="ArgumentException">The run's cell is not <paramref name="cell"/> (ParamName "cell").</exception>
+    public static LanguageModel Resume(string outDir, int? epochs = null, long? steps = null, double? minutes = null, int? threads = null,
+        CellType? cell = null, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(outDir);
+        string last = Path.Combine(outDir, ModelDirectory.LastFile);
+        var from = Checkpoint.Load(last);
+        var saved = from.Header.Training ?? throw new CheckpointException(last, "the checkpoint has no training options to resume from.");
+        if (cell is CellType c && c != saved.Cell)
+            throw new ArgumentException($"the run in {outDir} trains a {saved.Cell.Name()} model, not {c.Name()}; leave the cell out to resume it.", nameof(cell));
+        var o = saved with
+        {
+            Epochs = epochs ?? saved.Epochs, Steps = steps ?? saved.Steps, Minutes = minutes ?? saved.Minutes, Threads = threads ?? saved.Threads,
+        };
+        if (o.Data != null)
+            return Train(o, outDir, resume: true, progress, cancel,
+                (opt, tokenizer, idsPath) => TrainingData.FromFiles(opt, o.Data, o.Valid, tokenizer, idsPath, cancel: cancel), resumed: from);
+        string text = DotnetDocsCorpus.Extract();
+        string? valid = o.Valid == null ? null : CorpusReader.ReadText(o.Valid);
+        return Train(o, outDir, resume: true, progress, cancel,
+            (opt, tokenizer, idsPath) => TrainingData.Build(opt, text, valid, tokenizer, idsPath), resumed: from);
+    }
+
     /// <summary>
     /// Fine-tunes a trained model on new text: a new run in outDir that starts from the weights and tokenizer of
     /// <paramref name="fromPath"/> (a model folder or checkpoint file) with a fresh optimiser and schedule. The
@@ -105,15 +155,16 @@ public sealed class LanguageModel : IDisposable
     /// the first weights of a new run (fine-tuning); resuming continues outDir's last.ckpt, optimiser and all.
     /// </summary>
     private static LanguageModel Train(TrainingOptions options, string outDir, bool resume, Action<TrainingProgress>? progress,
-        CancellationToken cancel, Func<TrainingOptions, Tokenizer?, string?, TrainingData> buildData, Checkpoint? start = null)
+        CancellationToken cancel, Func<TrainingOptions, Tokenizer?, string?, TrainingData> buildData, Checkpoint? start = null,
+        Checkpoint? resumed = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         ModelDirectory.EnsureWritable(outDir);
-        Checkpoint? from = null;
+        Checkpoint? from = resumed;
         if (resume)
         {
-            from = Checkpoint.Load(Path.Combine(outDir, ModelDirectory.LastFile));
+            from ??= Checkpoint.Load(Path.Combine(outDir, ModelDirectory.LastFile));
             options = ResumedOptions(from, options);
         }
         using var data = buildData(options, from?.Tokenizer ?? start?.Tokenizer,

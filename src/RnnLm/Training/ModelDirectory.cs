@@ -13,6 +13,20 @@ public static class ModelDirectory
     public const string TrainIdsFile = "train.ids";
 
     /// <summary>
+    /// Readies a folder for a new run: refuses one that holds a run (its last.ckpt) unless <paramref name="force"/>,
+    /// and with force removes the old run's metrics (its checkpoints are replaced atomically when first saved).
+    /// </summary>
+    /// <exception cref="IOException">The folder holds a run and force is false, or it cannot be written.</exception>
+    public static void PrepareNewRun(string dir, bool force)
+    {
+        EnsureWritable(dir);
+        if (!File.Exists(Path.Combine(dir, LastFile))) return;
+        if (!force) throw new IOException($"{dir} already holds a run ({LastFile}); resume it, or force a new run over it.");
+        string metrics = Path.Combine(dir, MetricsFile);
+        if (File.Exists(metrics)) File.Delete(metrics);
+    }
+
+    /// <summary>
     /// Makes sure a run's output folder can be created and written, before any work starts: creates it if needed and
     /// writes and removes a probe file. Throws an IOException that says what is wrong (a file in the way, no such
     /// parent, no permission, a file system that takes no files).

@@ -117,7 +117,8 @@ public sealed class Trainer : IDisposable
                 if (++_stepsSinceLog >= LogEvery) WriteTrainLoss();
                 double secs = clock.Elapsed.TotalSeconds;
                 Progress?.Invoke(new TrainingProgress(_optimizer.StepCount, _state.Epoch, _state.BatchIndex, _train.BatchCount, loss,
-                    _optimizer.LearningRate, _state.TokensSeen, _state.ElapsedSeconds, secs > 0 ? (_state.TokensSeen - startTokens) / secs : 0));
+                    _optimizer.LearningRate, _state.TokensSeen, _state.ElapsedSeconds, secs > 0 ? (_state.TokensSeen - startTokens) / secs : 0)
+                    { Fraction = RunProgress(_state.ElapsedSeconds) });
                 if (_options.ValidEvery > 0 && _optimizer.StepCount % _options.ValidEvery == 0)
                 {
                     ValidateAndSave();
@@ -267,7 +268,7 @@ public sealed class Trainer : IDisposable
         }
         AppendMetrics(line);
         Progress?.Invoke(new TrainingProgress(_optimizer.StepCount, _state.Epoch, _state.BatchIndex, _train.BatchCount, double.NaN,
-            _optimizer.LearningRate, _state.TokensSeen, _state.ElapsedSeconds, 0, valid, best));
+            _optimizer.LearningRate, _state.TokensSeen, _state.ElapsedSeconds, 0, valid, best) { Fraction = RunProgress(_state.ElapsedSeconds) });
     }
 
     /// <summary>Stops the optimiser's worker thread (the model is the caller's).</summary>

@@ -10,7 +10,8 @@ public static class TrainingBenchmark
     public sealed record Result(int Vocab, int Emb, int Hidden, int Layers, int Batch, int Ctx, int Steps, int Threads,
         double MsPerStep, double TokensPerSecond, double GflopPerSecond, double PeakRssMb, CellType Cell = CellType.Elman);
 
-    public static readonly IReadOnlyDictionary<string, (int Vocab, int Emb, int Hidden, int Layers, int Batch, int Ctx)> Presets =
+    /// <summary>The sizes of ../shared/bench/pytorch_reference.py's configurations, which bench/compare.py runs on both sides.</summary>
+    public static readonly IReadOnlyDictionary<string, (int Vocab, int Emb, int Hidden, int Layers, int Batch, int Ctx)> Configs =
         new Dictionary<string, (int, int, int, int, int, int)>
         {
             ["book"] = (32011, 128, 128, 2, 128, 30),

@@ -6,4 +6,7 @@ public sealed record TrainingProgress(
     long Tokens, double ElapsedSeconds, double TokensPerSecond, double? ValidLoss = null, bool IsBest = false)
 {
     public double? ValidPerplexity => ValidLoss is double v ? Math.Exp(v) : null;
+
+    /// <summary>How far the run is, in [0, 1]: the largest share of its epochs, steps and minutes used up.</summary>
+    public double Fraction { get; init; }
 }
