@@ -259,6 +259,9 @@ public static class RnnLmEndpoints
                     cancel.ThrowIfCancellationRequested();
                     string piece = g.Next();
                     if (piece.Length > 0) await Event(c, null, new { text = piece }, cancel);
+                    // Back of the thread pool's queue after each token: concurrent streams take turns, so a new request's
+                    // first token does not wait for running ones to finish (or for the pool to add threads).
+                    await Task.Yield();
                 }
                 result = g.Result();
             }
