@@ -205,7 +205,8 @@ public static class RnnLmEndpoints
                 hidden = cfg.HiddenDim,
                 tied = cfg.TieWeights,
                 parameters = cfg.ParameterCount(),
-                training = lm.Options,
+                // How it was trained, without the training files' paths (they say nothing to a client about the model).
+                training = lm.Options is { } t ? t with { Data = null, Valid = null } : null,
             };
         }
 

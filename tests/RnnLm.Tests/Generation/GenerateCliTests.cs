@@ -98,6 +98,25 @@ public class GenerateCliTests(TrainedRun run) : IClassFixture<TrainedRun>
         Assert.EndsWith("The" + g.Text + "\n\n", r.Out);
     }
 
+    [Fact]
+    public void ServeRefusesAMissingOrCorruptModelAndABadPortWithAMessage()
+    {
+        using var tmp = new CliRunner.TempDir();
+        File.WriteAllBytes(tmp.File("corrupt.ckpt"), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        foreach (var (args, part) in new[]
+        {
+            (new[] { "serve", "--model", tmp.File("missing") }, "missing"),
+            (new[] { "serve", "--model", run.Run, "--model", tmp.File("corrupt.ckpt") }, "corrupt.ckpt"),
+            (new[] { "serve", "--model", run.Run, "--port", "70000" }, "--port"),
+        })
+        {
+            var r = CliRunner.Run(args);
+            Assert.True(r.ExitCode != 0, r.ToString());
+            Assert.Contains(part, r.Err);
+            Assert.DoesNotContain("   at ", r.Err);
+        }
+    }
+
     [Theory]
     [InlineData("score")]
     [InlineData("serve")]
