@@ -12,6 +12,11 @@ namespace RnnLm;
 /// Console.WriteLine(lm.Evaluate("Some held-out text.").Perplexity);
 /// foreach (var piece in lm.Generate("Once upon", maxTokens: 100)) Console.Write(piece);
 /// </code>
+/// Thread safety: once loaded, a model may be shared by any number of threads that generate, score or ask for
+/// candidates at once (<see cref="GenerateAsync"/>, <see cref="Complete"/>, <see cref="Samples"/>,
+/// <see cref="ScoreLines"/>, <see cref="Candidates"/>, <see cref="Generate"/>): each call runs in a session with its
+/// own state and buffers and only reads the parameters. <see cref="Evaluate"/>, <see cref="EvaluateFile"/> and training
+/// use the model's own buffers: run them alone.
 /// </summary>
 public sealed class LanguageModel : IDisposable
 {
@@ -25,7 +30,16 @@ public sealed class LanguageModel : IDisposable
         Model = model ?? throw new ArgumentNullException(nameof(model));
         Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
         Options = options;
+        Generator = new TextGenerator(model, tokenizer);
+        Scorer = new TextScorer(Generator);
     }
+
+    /// <summary>Generation on this model (thread-safe; see the class remarks).</summary>
+    public TextGenerator Generator { get; }
+    /// <summary>Per-token and per-line scoring on this model (thread-safe).</summary>
+    public TextScorer Scorer { get; }
+    /// <summary>Generation and scoring sessions open now, each holding its own buffers.</summary>
+    public int ActiveSessions => Generator.ActiveSessions;
 
     /// <summary>
     /// Trains a model on a text file (or folder of .txt files) and returns the best one found. Checkpoints,
@@ -292,7 +306,53 @@ public sealed class LanguageModel : IDisposable
 
     /// <summary>Continues a prompt; yields each token's text as it comes.</summary>
     public IEnumerable<string> Generate(string prompt, int maxTokens = 200, SamplingOptions? sampling = null, ulong seed = 1) =>
-        new TextGenerator(Model, Tokenizer).Generate(prompt, maxTokens, sampling ?? new SamplingOptions(), seed);
+        Generator.Generate(prompt, maxTokens, sampling ?? new SamplingOptions(), seed);
+
+    /// <summary>
+    /// Continues a prompt, yielding text as it is generated: one token's at a time (text that might begin a stop
+    /// sequence is held back until it is decided). A beam search (options.Beam &gt; 1) yields its best text at the end.
+    /// Cancelling stops the generation within one step (OperationCanceledException) and frees its session.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is out of range (ParamName: the GenerationOptions property), or the prompt cannot be encoded ("prompt").</exception>
+    public async IAsyncEnumerable<string> GenerateAsync(string prompt, GenerationOptions? options = null,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        options ??= new GenerationOptions();
+        options.Validate();
+        await Task.Yield();
+        if (options.Beam > 1)
+        {
+            var best = BeamSearch.Run(Generator, prompt, options, cancel);
+            if (best.Text.Length > 0) yield return best.Text;
+            yield break;
+        }
+        using var g = Generator.Start(prompt, options, cancel);
+        while (!g.IsFinished)
+        {
+            cancel.ThrowIfCancellationRequested();
+            string piece = g.Next();
+            if (piece.Length > 0) yield return piece;
+        }
+    }
+
+    /// <summary>One whole generation (beam search when options.Beam &gt; 1): text, tokens, why it ended, log-probability.</summary>
+    public GenerationResult Complete(string prompt, GenerationOptions? options = null, CancellationToken cancel = default) =>
+        Generator.Complete(prompt, options ?? new GenerationOptions(), cancel);
+
+    /// <summary>Several samples in one call: `samples` per temperature, the i-th with seed options.Seed + i.</summary>
+    public IReadOnlyList<GenerationResult> Samples(string prompt, GenerationOptions options, IReadOnlyList<float>? temperatures = null,
+        int samples = 1, CancellationToken cancel = default) =>
+        Generator.Samples(prompt, options, temperatures, samples, cancel);
+
+    /// <summary>The k most likely next tokens after a prefix, with their probabilities at a temperature.</summary>
+    public IReadOnlyList<TokenCandidate> Candidates(string prefix, int k = 10, float temperature = 1f, UnknownHandling unknown = UnknownHandling.Error) =>
+        Generator.Candidates(prefix, k, temperature, unknown);
+
+    /// <summary>The log-probability of each token and line of a text (see <see cref="TextScorer"/>).</summary>
+    public IEnumerable<LineScore> ScoreLines(string text, ScoreContext context = ScoreContext.Zero,
+        UnknownHandling unknown = UnknownHandling.Error, UnknownCharacters? found = null, CancellationToken cancel = default) =>
+        Scorer.Score(text, context, unknown, found, cancel);
 
     public void Dispose() => Model.Dispose();
 }

@@ -125,16 +125,26 @@ public sealed class ElmanRnnUnit : RecurrentLayer
     /// <summary>One step for a batch: h ← tanh(x·Wh + h·Uh + b). Used by generation.</summary>
     public override void Step(SgemmEngine gemm, int batch, ReadOnlySpan<float> x, Span<float> state)
     {
+        Grow(ref _step, StepScratchLength(batch));
+        Step(gemm, batch, x, state, _step);
+    }
+
+    /// <inheritdoc/>
+    public override void Step(SgemmEngine gemm, int batch, ReadOnlySpan<float> x, Span<float> state, Span<float> scratch)
+    {
         int H = HiddenDim;
         Check.Length(x, (long)batch * InputDim, nameof(x));
         Check.Length(state, (long)batch * H, nameof(state));
-        Grow(ref _step, batch * H);
-        var next = _step.AsSpan(0, batch * H);
+        Check.AtLeast(scratch, StepScratchLength(batch), nameof(scratch));
+        var next = scratch.Slice(0, batch * H);
         gemm.Multiply(GemmVariant.NN, batch, H, InputDim, x, InputDim, Wh.Value.Data, H, next, H, accumulate: false);
         gemm.Multiply(GemmVariant.NN, batch, H, H, state, H, Uh.Value.Data, H, next, H, accumulate: true);
         Kernels.AddRowVector(next, batch, H, B.Value.Data);
         FastMath.Tanh(next, state);
     }
+
+    /// <inheritdoc/>
+    public override int StepScratchLength(int batch) => batch * HiddenDim;
 
     /// <inheritdoc/>
     public override double TrainingFlops(double rows) => 3 * 2 * rows * (InputDim + HiddenDim) * (double)HiddenDim;

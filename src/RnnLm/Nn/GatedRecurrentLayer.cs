@@ -22,7 +22,7 @@ public abstract class GatedRecurrentLayer : RecurrentLayer
     private float[] _gates = [], _extra = [], _c = [];
     private float[] _dGx = [], _dGh = [];
     private float[] _rec = [], _zeros = [], _dc = [];
-    private float[] _stepGates = [], _stepRec = [], _stepExtra = [];
+    private float[] _step = [];  // one step's gates, recurrent product and extra values (Step without scratch)
 
     protected GatedRecurrentLayer(int index, int inputDim, int hiddenDim, int gates, float weightDropout)
         : base(inputDim, hiddenDim)
@@ -190,21 +190,30 @@ public abstract class GatedRecurrentLayer : RecurrentLayer
 
     public override void Step(SgemmEngine gemm, int batch, ReadOnlySpan<float> x, Span<float> state)
     {
+        Grow(ref _step, StepScratchLength(batch));
+        Step(gemm, batch, x, state, _step);
+    }
+
+    /// <inheritdoc/>
+    public override void Step(SgemmEngine gemm, int batch, ReadOnlySpan<float> x, Span<float> state, Span<float> scratch)
+    {
         int H = HiddenDim, In = InputDim, G = GH, stepLen = batch * H;
         Check.Length(x, (long)batch * In, nameof(x));
         Check.Length(state, StateLength(batch), nameof(state));
-        Grow(ref _stepGates, (long)batch * G);
-        Grow(ref _stepRec, (long)batch * G);
-        Grow(ref _stepExtra, (long)batch * ExtraWidth * H);
-        var gates = _stepGates.AsSpan(0, batch * G);
-        var rec = _stepRec.AsSpan(0, batch * G);
+        Check.AtLeast(scratch, StepScratchLength(batch), nameof(scratch));
+        var gates = scratch.Slice(0, batch * G);
+        var rec = scratch.Slice(batch * G, batch * G);
+        var extra = scratch.Slice(2 * batch * G, batch * ExtraWidth * H);
         gemm.Multiply(GemmVariant.NT, batch, G, In, x, In, WeightIh.Value.Data, In, gates, G, accumulate: false);
         Kernels.AddRowVector(gates, batch, G, BiasIh.Value.Data);
         var hState = state.Slice(0, stepLen);
         gemm.Multiply(GemmVariant.NT, batch, G, H, hState, H, WeightHh.Value.Data, H, rec, G, accumulate: false);
         var cState = StateCount == 2 ? state.Slice(stepLen, stepLen) : default;
-        ForwardGates(batch, gates, rec, hState, cState, hState, cState, _stepExtra.AsSpan(0, batch * ExtraWidth * H));
+        ForwardGates(batch, gates, rec, hState, cState, hState, cState, extra);
     }
+
+    /// <inheritdoc/>
+    public override int StepScratchLength(int batch) => batch * (2 * GH + ExtraWidth * HiddenDim);
 
     public override double TrainingFlops(double rows) => 3 * 2 * rows * (InputDim + HiddenDim) * (double)GH;
 

@@ -159,6 +159,26 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         Fc.Forward(Gemm, batch, input, logits);
     }
 
+    /// <summary>
+    /// The same step as <see cref="Step(ReadOnlySpan{int}, Span{float}, Span{float})"/> (the same bits) on a session's own
+    /// engine and buffers: it reads the model's parameters and writes nothing in the model, so any number of
+    /// sessions may step one model at once (see <see cref="InferenceSession"/>).
+    /// </summary>
+    internal void Step(SgemmEngine gemm, ReadOnlySpan<int> tokens, Span<float> state, Span<float> logits,
+        Span<float> x, Span<float> proj, Span<float> scratch)
+    {
+        int batch = tokens.Length, E = Config.EmbDim;
+        x = x.Slice(0, batch * E);
+        Embedding.Forward(tokens, x);
+        var input = Rnn.Step(gemm, batch, x, state, scratch);
+        if (Proj != null)
+        {
+            Proj.Forward(gemm, batch, input, proj.Slice(0, batch * E));
+            input = proj.Slice(0, batch * E);
+        }
+        Fc.Forward(gemm, batch, input, logits);
+    }
+
     /// <summary>Embedding dropout, the recurrent stack, and dropout on its output (topDropped: what the head reads).</summary>
     private void RunRecurrent(int steps, int batch, Span<float> x, ReadOnlySpan<float> h0, Span<float> hN,
         out ReadOnlySpan<float> topDropped)

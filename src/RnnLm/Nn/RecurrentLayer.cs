@@ -52,6 +52,16 @@ public abstract class RecurrentLayer : Module, IDisposable
     /// <summary>One step for a batch (generation): advances state (StateLength(B)) in place; its first B·H values are the new h.</summary>
     public abstract void Step(SgemmEngine gemm, int batch, ReadOnlySpan<float> x, Span<float> state);
 
+    /// <summary>
+    /// The same step with caller-owned scratch (at least StepScratchLength(B) values) instead of the layer's own
+    /// buffers: it writes nothing in the layer, so sessions with their own engine and scratch may step one shared
+    /// layer at once.
+    /// </summary>
+    public abstract void Step(SgemmEngine gemm, int batch, ReadOnlySpan<float> x, Span<float> state, Span<float> scratch);
+
+    /// <summary>The scratch values one step of a batch needs (see the scratch overload of Step).</summary>
+    public abstract int StepScratchLength(int batch);
+
     /// <summary>Floating-point operations of one training step's matrix products for `rows` rows (forward and backward).</summary>
     public abstract double TrainingFlops(double rows);
 

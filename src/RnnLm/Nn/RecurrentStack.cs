@@ -159,6 +159,27 @@ public sealed class RecurrentStack : Module, IDisposable
         return input;
     }
 
+    /// <summary>
+    /// One step with caller-owned scratch (StepScratchLength(B) values): writes nothing in the stack or its layers.
+    /// Returns the top layer's new h [B, H], a slice of state.
+    /// </summary>
+    public ReadOnlySpan<float> Step(SgemmEngine gemm, int batch, ReadOnlySpan<float> x, Span<float> state, Span<float> scratch)
+    {
+        Check.Length(state, StateLength(batch), nameof(state));
+        int layerLen = LayerStateLength(batch), stepLen = batch * HiddenDim;
+        ReadOnlySpan<float> input = x;
+        for (int l = 0; l < NumLayers; l++)
+        {
+            var s = state.Slice(l * layerLen, layerLen);
+            _layers[l].Step(gemm, batch, input, s, scratch);
+            input = s.Slice(0, stepLen);
+        }
+        return input;
+    }
+
+    /// <summary>The scratch one step of the stack needs for a batch (the layers run one after another, so the largest).</summary>
+    public int StepScratchLength(int batch) => _layers.Max(l => l.StepScratchLength(batch));
+
     /// <summary>Floating-point operations of the stack's matrix products in one training step over `rows` rows.</summary>
     public double TrainingFlops(double rows) => _layers.Sum(l => l.TrainingFlops(rows));
 

@@ -1,0 +1,31 @@
+namespace RnnLm.Cli;
+
+/// <summary>
+/// The command-line flag of each library argument that generate and score pass on, so a library error that names
+/// an API argument (GenerationOptions.MaxTokens, ...) reaches the user naming the flag they typed (--max-tokens).
+/// </summary>
+public static class GenerationFlags
+{
+    private static readonly Dictionary<string, string> Flags = new()
+    {
+        ["MaxTokens"] = "--max-tokens", ["Temperature"] = "--temperature", ["TopK"] = "--top-k", ["TopP"] = "--top-p",
+        ["Stop"] = "--stop", ["RepetitionPenalty"] = "--repetition-penalty", ["Beam"] = "--beam",
+        ["LengthPenalty"] = "--length-penalty", ["samples"] = "--samples", ["temperatures"] = "--temperature",
+        ["prompt"] = "--prompt", ["text"] = "--data",
+    };
+
+    /// <summary>Runs body, turning an ArgumentException that names a mapped argument into a UsageException naming its flag.</summary>
+    public static T Map<T>(Func<T> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (ArgumentException e) when (e.ParamName is string name && Flags.TryGetValue(name, out var flag))
+        {
+            string message = e.Message.Replace($" (Parameter '{name}')", "");
+            if (message.StartsWith(name, StringComparison.Ordinal)) message = flag + message[name.Length..];
+            throw new UsageException(message);
+        }
+    }
+}
