@@ -37,17 +37,19 @@ public static class LogitCheck
         var expected = logits.ToFloat32(referencePath);
         var ours = new float[(long)batch * steps * V];
         lm.Model.Forward(input, batch, steps, ours);
-        double maxAbs = 0, maxRel = 0;
+        double maxAbs = 0, maxRel = 0, used = 0;
         long failures = 0;
         for (int row = 0; row < batch * steps; row++)
             for (int j = 0; j < sourceVocab; j++)
             {
                 double want = expected[(long)row * sourceVocab + j], got = ours[(long)row * V + idMap[j]];
                 double abs = Math.Abs(got - want);
-                if (!(abs <= atol + rtol * Math.Abs(want))) failures++;
+                double allowed = atol + rtol * Math.Abs(want);
+                if (!(abs <= allowed)) failures++;
+                used = Math.Max(used, abs / allowed);
                 maxAbs = Math.Max(maxAbs, abs);
                 if (want != 0) maxRel = Math.Max(maxRel, abs / Math.Abs(want));
             }
-        return new LogitComparison((long)batch * steps * sourceVocab, maxAbs, maxRel, failures, rtol, atol);
+        return new LogitComparison((long)batch * steps * sourceVocab, maxAbs, maxRel, used, failures, rtol, atol);
     }
 }

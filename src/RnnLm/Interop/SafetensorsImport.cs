@@ -139,7 +139,7 @@ public static class SafetensorsImport
         var missing = expected.Select(e => fileName(e.Name)).Where(n => !byName.ContainsKey(n)).ToList();
         var used = expected.Select(e => fileName(e.Name)).ToHashSet(StringComparer.Ordinal);
         var extra = file.Tensors.Select(t => t.Name).Where(n => !used.Contains(n)).ToList();
-        string what = $"a {config.Cell.Name()} model of {config.NumLayers} layers (embedding {config.EmbDim}, hidden {config.HiddenDim}, vocabulary {config.VocabSize})";
+        string what = $"the {config.Cell.Name()} model of {config.NumLayers} layers (embedding {config.EmbDim}, hidden {config.HiddenDim}, vocabulary {config.VocabSize})";
         if (missing.Count > 0)
             throw new InvalidDataException($"{path}: {what} needs tensors the file lacks: {string.Join(", ", missing)}.");
         if (extra.Count > 0)
