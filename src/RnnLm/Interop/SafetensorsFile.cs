@@ -152,6 +152,8 @@ public sealed class SafetensorsFile
 
     private static (List<Entry>, Dictionary<string, string>) ParseHeader(byte[] header, string source)
     {
+        // Names are read as strings: invalid UTF-8 anywhere in the header is refused here, not met later.
+        if (!System.Text.Unicode.Utf8.IsValid(header)) throw Error(source, "the header is not valid UTF-8.");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 8 }); }
         catch (JsonException e) { throw Error(source, $"the header is not valid JSON ({e.Message})."); }
