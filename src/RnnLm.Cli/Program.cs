@@ -22,6 +22,8 @@ public static class Program
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(PlotCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(ImportCommand.Create());
         // RNNLM_KERNELS=avx2|avx512 forces a kernel path (for comparing paths on one machine).
         if (Environment.GetEnvironmentVariable("RNNLM_KERNELS") is { Length: > 0 } path)
         {
