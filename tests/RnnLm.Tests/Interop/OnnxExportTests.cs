@@ -4,6 +4,7 @@ using RnnLm.Interop;
 using RnnLm.Nn;
 using RnnLm.Tests.Cli;
 using Xunit.Abstractions;
+using InferenceSession = Microsoft.ML.OnnxRuntime.InferenceSession;
 
 namespace RnnLm.Tests.Interop;
 
