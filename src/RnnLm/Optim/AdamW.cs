@@ -1,5 +1,5 @@
 using System.Numerics;
-using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
 using RnnLm.Nn;
 using RnnLm.Tensors;
 
@@ -99,39 +99,44 @@ public sealed class AdamW : Optimizer, IDisposable
 
     public void Dispose() => _worker?.Dispose();
 
-    private static void Update(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v,
+    /// <summary>The one driver of the update: the path's width (<see cref="KernelPath"/>), then narrower ones for the tail.</summary>
+    private static unsafe void Update(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v,
         float decay, float b1, float b2, float stepSize, float invSqrtBc2, float eps)
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
+        var k = new Constants(decay, b1, b2, stepSize, invSqrtBc2, eps);
+        fixed (float* pp = p, pg = g, pm = m, pv = v)
         {
-            var pv = MemoryMarshal.Cast<float, Vector<float>>(p);
-            var gv = MemoryMarshal.Cast<float, Vector<float>>(g);
-            var mv = MemoryMarshal.Cast<float, Vector<float>>(m);
-            var vv = MemoryMarshal.Cast<float, Vector<float>>(v);
-            var vb1 = new Vector<float>(b1); var vb1c = new Vector<float>(1 - b1);
-            var vb2 = new Vector<float>(b2); var vb2c = new Vector<float>(1 - b2);
-            var vDecay = new Vector<float>(decay); var vStep = new Vector<float>(stepSize);
-            var vInv = new Vector<float>(invSqrtBc2); var vEps = new Vector<float>(eps);
-            for (int k = 0; k < pv.Length; k++)
-            {
-                var gk = gv[k];
-                var mk = vb1 * mv[k] + vb1c * gk;
-                var vk = vb2 * vv[k] + vb2c * (gk * gk);
-                mv[k] = mk; vv[k] = vk;
-                var denom = Vector.SquareRoot(vk) * vInv + vEps;
-                pv[k] = pv[k] * vDecay - vStep * mk / denom;
-            }
-            i = pv.Length * Vector<float>.Count;
+            int n = p.Length, i = 0, w = KernelPath.Set.Width;
+            if (w >= 16) i = UpdateBody<Lanes512>(pp, pg, pm, pv, i, n, k);
+            if (w >= 8) i = UpdateBody<Lanes256>(pp, pg, pm, pv, i, n, k);
+            if (w >= 4) i = UpdateBody<Lanes128>(pp, pg, pm, pv, i, n, k);
+            UpdateBody<Lanes1>(pp, pg, pm, pv, i, n, k);
         }
-        for (; i < p.Length; i++)
+    }
+
+    private readonly record struct Constants(float Decay, float B1, float B2, float StepSize, float InvSqrtBc2, float Eps);
+
+    /// <summary>
+    /// The update, written once for every width: m = β1·m + (1-β1)·g, v = β2·v + (1-β2)·g², p = p·decay -
+    /// step·m/(√v·invSqrtBc2 + eps), each operation rounded on its own (no fused multiply-add), the same bits per
+    /// lane at any width.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe int UpdateBody<TV>(float* p, float* g, float* m, float* v, int i, int n, Constants k)
+        where TV : unmanaged, ILanes<TV>
+    {
+        TV b1 = TV.Create(k.B1), b1c = TV.Create(1 - k.B1), b2 = TV.Create(k.B2), b2c = TV.Create(1 - k.B2);
+        TV decay = TV.Create(k.Decay), step = TV.Create(k.StepSize), inv = TV.Create(k.InvSqrtBc2), eps = TV.Create(k.Eps);
+        for (; i <= n - TV.Count; i += TV.Count)
         {
-            float gk = g[i];
-            float mk = b1 * m[i] + (1 - b1) * gk;
-            float vk = b2 * v[i] + (1 - b2) * (gk * gk);
-            m[i] = mk; v[i] = vk;
-            float denom = MathF.Sqrt(vk) * invSqrtBc2 + eps;
-            p[i] = p[i] * decay - stepSize * mk / denom;
+            var gk = TV.Load(g + i);
+            var mk = TV.Add(TV.Multiply(b1, TV.Load(m + i)), TV.Multiply(b1c, gk));
+            var vk = TV.Add(TV.Multiply(b2, TV.Load(v + i)), TV.Multiply(b2c, TV.Multiply(gk, gk)));
+            TV.Store(mk, m + i);
+            TV.Store(vk, v + i);
+            var denom = TV.Add(TV.Multiply(TV.Sqrt(vk), inv), eps);
+            TV.Store(TV.Subtract(TV.Multiply(TV.Load(p + i), decay), TV.Divide(TV.Multiply(step, mk), denom)), p + i);
         }
+        return i;
     }
 }

@@ -9,7 +9,7 @@ namespace RnnLm.Tensors;
 /// The result does not depend on the number of threads (bit for bit).
 /// </summary>
 /// <remarks>
-/// Cache-blocked and packed (BLIS style) with a 6x16 AVX2/FMA micro-kernel, and a portable kernel elsewhere.
+/// Cache-blocked and packed (BLIS style) with the micro-kernel of the current kernel path (<see cref="KernelPath"/>).
 /// With several threads the larger of M and N is split into independent slices, one per thread; the calling thread
 /// runs the first slice and long-lived worker threads the others. Packing buffers are native memory owned by the
 /// engine and reused, so a call allocates nothing on the managed heap once warmed up.
@@ -174,7 +174,7 @@ public sealed unsafe class SgemmEngine : IDisposable
             var x = a.Slice(0, k);
             for (int j = 0; j < n; j++)
             {
-                float dot = System.Numerics.Tensors.TensorPrimitives.Dot(x, b.Slice(j * ldb, k));
+                float dot = FastMath.Dot(x, b.Slice(j * ldb, k));
                 c[j] = accumulate ? c[j] + dot : dot;
             }
             return;
