@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using RnnLm.Nn;
 using RnnLm.Tensors;
@@ -8,8 +7,9 @@ namespace RnnLm.Optim;
 /// <summary>
 /// AdamW with PyTorch's semantics and defaults: decoupled weight decay p -= lr·wd·p, then the bias-corrected
 /// Adam update p -= lr/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + eps).
-/// With two threads the parameters are cut into two halves of equal size, the second updated on a worker thread;
-/// each element goes through the same operations either way, so the result is the same bits.
+/// With N threads the parameters (all of them end to end) are cut into N ranges of equal size, updated at once
+/// (<see cref="WorkerTeam"/>); each element goes through the same operations whatever range it is in and on every
+/// kernel path, so the result is the same bits for any thread count and path.
 /// </summary>
 public sealed class AdamW : Optimizer, IDisposable
 {
@@ -18,9 +18,9 @@ public sealed class AdamW : Optimizer, IDisposable
 
     private readonly float[][] _m, _v;
     private readonly long[] _offsets;   // start of each parameter in the concatenation of all of them
-    private readonly long _total, _split;
-    private readonly LaneWorker? _worker;
-    private readonly Action _runSecondHalf;
+    private readonly long _total;
+    private readonly WorkerTeam? _team;
+    private readonly int _parts;
     private float _b1, _b2, _stepSize, _invSqrtBc2, _eps, _decay;
 
     public double Beta1 { get; }
@@ -31,7 +31,8 @@ public sealed class AdamW : Optimizer, IDisposable
     public AdamW(IEnumerable<Parameter> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
         double eps = 1e-8, double weightDecay = 0.01, int threads = 1) : base(parameters, learningRate)
     {
-        Check.Positive(threads, nameof(threads));
+        if (threads < 1 || threads > WorkerTeam.MaxThreads)
+            throw new ArgumentException($"threads must be in 1..{WorkerTeam.MaxThreads}, got {threads}.", nameof(threads));
         if (!(beta1 >= 0 && beta1 < 1)) throw new ArgumentException($"beta1 must be in [0, 1), got {beta1}.", nameof(beta1));
         if (!(beta2 >= 0 && beta2 < 1)) throw new ArgumentException($"beta2 must be in [0, 1), got {beta2}.", nameof(beta2));
         Check.Positive(eps, nameof(eps));
@@ -41,23 +42,12 @@ public sealed class AdamW : Optimizer, IDisposable
         _v = Params.Select(p => new float[p.Length]).ToArray();
         _offsets = new long[Params.Length];
         for (int i = 0; i < Params.Length; i++) { _offsets[i] = _total; _total += Params[i].Length; }
-        _split = SplitPoint();
-        _runSecondHalf = () => Run(_split, _total);
-        if (threads > 1 && _total >= ParallelThreshold) _worker = LaneWorker.Shared(1);
+        _parts = threads > 1 && _total >= ParallelThreshold ? (int)Math.Min(threads, _total / (ParallelThreshold / 2)) : 1;
+        if (_parts > 1) _team = new WorkerTeam(_parts, RunPart);
     }
 
-    /// <summary>
-    /// The middle of the parameters, moved down so that it falls on a whole vector from the start of its
-    /// parameter: both halves then take the vector and scalar paths at the same elements as one thread does.
-    /// </summary>
-    private long SplitPoint()
-    {
-        long half = _total / 2;
-        for (int i = Params.Length - 1; i >= 0; i--)
-            if (_offsets[i] <= half)
-                return _offsets[i] + (half - _offsets[i]) / Vector<float>.Count * Vector<float>.Count;
-        return 0;
-    }
+    /// <summary>Part t of <see cref="_parts"/> equal ranges of the concatenated parameters.</summary>
+    private void RunPart(int t) => Run(_total * t / _parts, _total * (t + 1) / _parts);
 
     public override IReadOnlyList<float[]> StateBuffers => _m.Concat(_v).ToArray();
 
@@ -69,18 +59,8 @@ public sealed class AdamW : Optimizer, IDisposable
         _invSqrtBc2 = (float)(1 / Math.Sqrt(bc2));
         _b1 = (float)Beta1; _b2 = (float)Beta2; _eps = (float)Eps;
         _decay = (float)(1 - LearningRate * WeightDecay);
-        if (_worker == null)
-        {
-            Run(0, _total);
-            return;
-        }
-        if (!_worker.TryStart(_runSecondHalf))
-        {
-            Run(0, _total);
-            return;
-        }
-        try { Run(0, _split); }
-        finally { _worker.Wait(); }
+        if (_team is null) Run(0, _total);
+        else _team.Run(_parts);
     }
 
     /// <summary>Updates elements [from, to) of the concatenated parameters.</summary>
@@ -97,7 +77,8 @@ public sealed class AdamW : Optimizer, IDisposable
         }
     }
 
-    public void Dispose() => _worker?.Dispose();
+    /// <summary>Nothing to release: the workers are the process's shared ones.</summary>
+    public void Dispose() { }
 
     /// <summary>The one driver of the update: the path's width (<see cref="KernelPath"/>), then narrower ones for the tail.</summary>
     private static unsafe void Update(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v,

@@ -119,25 +119,27 @@ public static class FastMath
     /// <summary>
     /// <see cref="SoftmaxCrossEntropyRow"/> for a row of n elements stored in segments: elements [s·width, (s+1)·width)
     /// start at row + s·stride. width must be a multiple of 16 unless there is one segment. The same bits as the row
-    /// stored whole. bias and dbias (null: none) are contiguous.
+    /// stored whole. bias and dbias (null: none) are contiguous. With gradient, scaledProbability (unless null)
+    /// receives scale·softmax(row)[target] before the one-hot is taken off, so that a caller adding the rows to dbias
+    /// itself can give dbias the bits this kernel gives it: dbias[target] = (dbias[target] + that) - scale.
     /// </summary>
     internal static unsafe double SegmentedRow(float* row, nint stride, int width, int n, float* bias, int target,
-        bool gradient, float scale, float* dbias)
+        bool gradient, float scale, float* dbias, float* scaledProbability = null)
     {
         if ((uint)target >= (uint)n) throw new ArgumentException($"target {target} is outside [0, {n}).", nameof(target));
         if (width < n && width % 16 != 0) throw new ArgumentException($"width must be a multiple of 16, got {width}.", nameof(width));
         return KernelPath.Set.Width switch
         {
-            16 => Row<Lanes512>(row, stride, width, n, bias, target, gradient, scale, dbias),
-            8 => Row<Lanes256>(row, stride, width, n, bias, target, gradient, scale, dbias),
-            4 => Row<Lanes128>(row, stride, width, n, bias, target, gradient, scale, dbias),
-            _ => Row<Lanes1>(row, stride, width, n, bias, target, gradient, scale, dbias),
+            16 => Row<Lanes512>(row, stride, width, n, bias, target, gradient, scale, dbias, scaledProbability),
+            8 => Row<Lanes256>(row, stride, width, n, bias, target, gradient, scale, dbias, scaledProbability),
+            4 => Row<Lanes128>(row, stride, width, n, bias, target, gradient, scale, dbias, scaledProbability),
+            _ => Row<Lanes1>(row, stride, width, n, bias, target, gradient, scale, dbias, scaledProbability),
         };
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe double Row<TV>(float* row, nint stride, int width, int n, float* bias, int target,
-        bool gradient, float scale, float* dbias) where TV : unmanaged, ILanes<TV>
+        bool gradient, float scale, float* dbias, float* scaledProbability) where TV : unmanaged, ILanes<TV>
     {
         int segments = (n + width - 1) / width, c = TV.Count;
         float* lanes = stackalloc float[16];
@@ -228,6 +230,7 @@ public static class FastMath
                 if (dbias != null) d[i] += r[i];
             }
         }
+        if (scaledProbability != null) *scaledProbability = *pt;
         *pt -= scale;
         if (dbias != null) dbias[target] -= scale;
         return loss;

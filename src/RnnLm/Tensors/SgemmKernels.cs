@@ -202,17 +202,33 @@ internal static unsafe class SgemmKernels
     public static void LogitsSliced(SgemmBuffers buf, int rows, int V, int K, float* x, nint ldx, float* packedWT,
         float* g, nint sliceStride)
     {
+        float* pa = PackLogitsInput(buf, rows, K, x, ldx);
+        LogitsSlices(buf.Tile, pa, rows, V, K, packedWT, g, sliceStride, 0, SliceCount(V));
+    }
+
+    /// <summary>Packs X [rows, K] into buf.A, k block after k block, for <see cref="LogitsSlices"/>; returns buf.A.</summary>
+    public static float* PackLogitsInput(SgemmBuffers buf, int rows, int K, float* x, nint ldx)
+    {
         int kcb = KBlock(K);
         int rowsPadded = RoundUp(rows, MR);
         buf.Ensure((long)rowsPadded * K, 0);
         float* pa = buf.A;
         GemmKernel gk = KernelPath.Set.Gemm;
-        int MC = gk.MC;
         for (int pc = 0; pc < K; pc += kcb)
             gk.PackAN(x, ldx, 0, pc, rows, Math.Min(kcb, K - pc), pa + (nint)rowsPadded * pc);
-        for (int v0 = 0, sl = 0; v0 < V; v0 += SliceWidth, sl++)
+        return pa;
+    }
+
+    /// <summary>The logits' slices [s0, s1) from X packed by <see cref="PackLogitsInput"/> (tile: a 6x16 scratch tile).</summary>
+    public static void LogitsSlices(float* tile, float* pa, int rows, int V, int K, float* packedWT, float* g, nint sliceStride, int s0, int s1)
+    {
+        int kcb = KBlock(K);
+        int rowsPadded = RoundUp(rows, MR);
+        GemmKernel gk = KernelPath.Set.Gemm;
+        int MC = gk.MC;
+        for (int sl = s0; sl < s1; sl++)
         {
-            int w = Math.Min(SliceWidth, V - v0);
+            int v0 = sl * SliceWidth, w = Math.Min(SliceWidth, V - v0);
             float* block = ColumnBlock(packedWT, V, K, v0, w, out int blockN, out int col0);
             for (int pc = 0; pc < K; pc += kcb)
             {
@@ -221,7 +237,7 @@ internal static unsafe class SgemmKernels
                 // Blocks of MC rows, so the part of packed X in use stays in L2 beside the slice of W.
                 for (int ic = 0; ic < rows; ic += MC)
                     Macro(gk, Math.Min(MC, rows - ic), w, kc, pa + (nint)rowsPadded * pc + (nint)ic * kc, pb,
-                        g + sl * sliceStride + ic * SliceWidth, SliceWidth, pc == 0, buf.Tile);
+                        g + sl * sliceStride + ic * SliceWidth, SliceWidth, pc == 0, tile);
             }
         }
     }
@@ -234,7 +250,8 @@ internal static unsafe class SgemmKernels
     /// it. X [rows, H] has row stride ldx; packedW is W [V, H] packed by <see cref="PackBSliced"/>(H, V); H ≤ NC.
     /// With accumulateDW false, dW = Gᵀ·X (what was there is not read).
     /// Bits: dW is the same as Gemm(TN, V, H, rows, G, X) accumulating into it (the same k blocks of rows in the same
-    /// order); dX sums its V products in blocks of SliceWidth, which depend on V only.
+    /// order); dX sums its V products in blocks of SliceWidth, which depend on V only. <see cref="OutputWeightGradient"/>
+    /// and <see cref="OutputInputGradient"/> do the same in parts, for several threads, with the same bits.
     /// </summary>
     public static void OutputGradients(SgemmBuffers buf, int rows, int V, int H, float* g, nint sliceStride, float* x, nint ldx,
         float* packedW, float* dW, nint lddw, float* dX, nint lddx, bool accumulateDx, bool accumulateDW = true)
@@ -263,6 +280,49 @@ internal static unsafe class SgemmKernels
                 int mc = Math.Min(MC, rows - ic);
                 gk.PackAN(gs, SliceWidth, ic, 0, mc, w, paN);
                 Macro(gk, mc, H, w, paN, packedW + (nint)hp * v0, dX + ic * lddx, lddx, overwrite, buf.Tile);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The weight-gradient half of <see cref="OutputGradients"/> for the slices [s0, s1): dW rows of those slices,
+    /// with X [rows, H] already packed by PackB(false, H, rows) at packedX.
+    /// </summary>
+    public static void OutputWeightGradient(SgemmBuffers buf, int rows, int V, int H, float* g, nint sliceStride, float* packedX,
+        float* dW, nint lddw, bool accumulateDW, int s0, int s1)
+    {
+        int kcb = KBlock(rows);
+        GemmKernel gk = KernelPath.Set.Gemm;
+        buf.Ensure((long)SliceWidth * kcb, 0);
+        for (int sl = s0; sl < s1; sl++)
+        {
+            int v0 = sl * SliceWidth, w = Math.Min(SliceWidth, V - v0);
+            float* gs = g + sl * sliceStride;
+            for (int pc = 0; pc < rows; pc += kcb)
+            {
+                int kc = Math.Min(kcb, rows - pc);
+                PackAT(gs, SliceWidth, 0, pc, w, kc, buf.A);
+                Macro(gk, w, H, kc, buf.A, packedX + PanelOffset(0, pc, H, rows), dW + v0 * lddw, lddw, !accumulateDW && pc == 0, buf.Tile);
+            }
+        }
+    }
+
+    /// <summary>The input-gradient half of <see cref="OutputGradients"/> for the rows [r0, r1): every slice in order.</summary>
+    public static void OutputInputGradient(SgemmBuffers buf, int V, int H, float* g, nint sliceStride, float* packedW,
+        float* dX, nint lddx, bool accumulateDx, int r0, int r1)
+    {
+        int hp = RoundUp(H, NR);
+        GemmKernel gk = KernelPath.Set.Gemm;
+        int MC = gk.MC;
+        buf.Ensure((long)MC * SliceWidth, 0);
+        for (int ic = r0; ic < r1; ic += MC)
+        {
+            int mc = Math.Min(MC, r1 - ic);
+            for (int v0 = 0, sl = 0; v0 < V; v0 += SliceWidth, sl++)
+            {
+                int w = Math.Min(SliceWidth, V - v0);
+                gk.PackAN(g + sl * sliceStride, SliceWidth, ic, 0, mc, w, buf.A);
+                Macro(gk, mc, H, w, buf.A, packedW + (nint)hp * v0, dX + ic * lddx, lddx, v0 == 0 && !accumulateDx, buf.Tile);
             }
         }
     }
