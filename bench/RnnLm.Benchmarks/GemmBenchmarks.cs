@@ -3,7 +3,7 @@ using RnnLm.Tensors;
 
 namespace RnnLm.Benchmarks;
 
-/// <summary>SGEMM at 2048³ and at the language model's output-layer shapes, on 1 and 2 threads.</summary>
+/// <summary>SGEMM at 2048³ and at the language model's output-layer shapes, on 1 and 2 threads, on every kernel path the CPU can run.</summary>
 [MemoryDiagnoser]
 public class GemmBenchmarks
 {
@@ -17,11 +17,17 @@ public class GemmBenchmarks
     [Params(1, 2)]
     public int Threads { get; set; }
 
+    [ParamsSource(nameof(Paths))]
+    public string Kernels { get; set; } = "";
+
+    public static IEnumerable<string> Paths => KernelPath.Supported;
+
     public static IEnumerable<string> CaseNames => GemmCase.All.Select(c => c.Name);
 
     [GlobalSetup]
     public void Setup()
     {
+        KernelPath.Force(Kernels);
         _case = GemmCase.Find(Case);
         _engine = new SgemmEngine(Threads);
         _a = GemmCase.Random(_case.ALength, 1);

@@ -5,7 +5,8 @@ using RnnLm.Benchmarks;
 using RnnLm.Tensors;
 
 // `gemm [case...] [--threads 1,2] [--reps N]`: quick Stopwatch timing, one JSON line per case.
-// Anything else goes to BenchmarkDotNet (e.g. `--filter *Gemm*`).
+// Anything else goes to BenchmarkDotNet (e.g. `--filter *Gemm*`). RNNLM_KERNELS=avx512|avx2|v128|scalar forces a path.
+if (Environment.GetEnvironmentVariable("RNNLM_KERNELS") is { Length: > 0 } path) KernelPath.Force(path);
 if (args.Length > 0 && args[0] == "gemm")
 {
     QuickGemm(args.Skip(1).ToArray());
@@ -46,7 +47,7 @@ static void QuickGemm(string[] args)
             Array.Sort(times);
             double best = times[0], median = times[reps / 2];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"impl\":\"RnnLm\",\"case\":\"{gc.Name}\",\"variant\":\"{gc.Variant}\",\"m\":{gc.M},\"n\":{gc.N},\"k\":{gc.K},\"threads\":{t},\"best_s\":{best:G4},\"gflops\":{gc.Flops / best / 1e9:F1},\"gflops_median\":{gc.Flops / median / 1e9:F1}}}"));
+                $"{{\"impl\":\"RnnLm\",\"kernels\":\"{KernelPath.Current}\",\"case\":\"{gc.Name}\",\"variant\":\"{gc.Variant}\",\"m\":{gc.M},\"n\":{gc.N},\"k\":{gc.K},\"threads\":{t},\"best_s\":{best:G4},\"gflops\":{gc.Flops / best / 1e9:F1},\"gflops_median\":{gc.Flops / median / 1e9:F1}}}"));
         }
     }
 }

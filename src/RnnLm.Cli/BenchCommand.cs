@@ -20,7 +20,7 @@ public static class BenchCommand
         var batch = new Option<int>("--batch") { Description = "Custom: batch size.", DefaultValueFactory = _ => 128 };
         var ctx = new Option<int>("--ctx") { Description = "Custom: context length.", DefaultValueFactory = _ => 30 };
         var steps = new Option<int>("--steps") { Description = "Timed steps (after 2 warm-up steps).", DefaultValueFactory = _ => 10 };
-        var threads = new Option<int>("--threads") { Description = "Threads.", DefaultValueFactory = _ => 2 };
+        var threads = ThreadsOption.Create();
         var generate = new Option<bool>("--generate") { Description = "Time generation instead: one token at a time, batch 1, hidden state carried, sampled at temperature 1." };
         var cell = new Option<string>("--cell") { Description = "Recurrent cell: elman (the book's), gru or lstm.", DefaultValueFactory = _ => "elman" };
         var tokens = new Option<int>("--tokens") { Description = "With --generate: tokens to generate (timed, after a short warm-up).", DefaultValueFactory = _ => 2000 };
@@ -29,6 +29,7 @@ public static class BenchCommand
         cmd.SetAction(r => Program.Guard(() =>
         {
             var cellType = TrainCommand.ParseCell(r.GetValue(cell)!);
+            int nThreads = ThreadsOption.Check(r.GetValue(threads));
             foreach (var name in r.GetValue(config)!)
             {
                 (int V, int E, int H, int L, int B, int T) p;
@@ -44,7 +45,7 @@ public static class BenchCommand
                 {
                     int n = r.GetValue(tokens);
                     if (n < 1) throw new UsageException($"--tokens must be at least 1, got {n}.");
-                    var g = GenerationBenchmark.Run(p.V, p.E, p.H, p.L, n, r.GetValue(threads), cell: cellType);
+                    var g = GenerationBenchmark.Run(p.V, p.E, p.H, p.L, n, nThreads, cell: cellType);
                     Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                     {
                         ["impl"] = "rnnlm", ["mode"] = "generate", ["config"] = name, ["cell"] = cellType.Name(),
@@ -54,7 +55,7 @@ public static class BenchCommand
                     }));
                     continue;
                 }
-                var res = TrainingBenchmark.Run(p.V, p.E, p.H, p.L, p.B, p.T, r.GetValue(steps), r.GetValue(threads), cell: cellType);
+                var res = TrainingBenchmark.Run(p.V, p.E, p.H, p.L, p.B, p.T, r.GetValue(steps), nThreads, cell: cellType);
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["impl"] = "rnnlm", ["config"] = name, ["cell"] = cellType.Name(), ["cpu"] = KernelPath.CpuModel,

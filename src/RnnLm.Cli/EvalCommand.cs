@@ -11,7 +11,7 @@ public static class EvalCommand
         var model = new Option<string>("--model") { Description = "A run folder (its best.ckpt) or a checkpoint file.", Required = true };
         var data = new Option<string>("--data") { Description = "The text file to evaluate on.", Required = true };
         var batch = new Option<int>("--batch") { Description = "Batch size (0: as trained).", DefaultValueFactory = _ => 0 };
-        var threads = new Option<int>("--threads") { Description = "Threads.", DefaultValueFactory = _ => 2 };
+        var threads = ThreadsOption.Create();
         var unknown = UnknownOption.Create();
         var cmd = new Command("eval", "Average loss, perplexity and (character models) bits per character on a file; every token but the first is scored.")
         { model, data, batch, threads, unknown };
@@ -20,7 +20,7 @@ public static class EvalCommand
             int b = r.GetValue(batch), t = r.GetValue(threads);
             var handling = UnknownOption.Parse(r.GetValue(unknown)!);
             if (b < 0) throw new UsageException($"--batch must be 0 or positive, got {b}.");
-            if (t < 1) throw new UsageException($"--threads must be at least 1, got {t}.");
+            ThreadsOption.Check(t);
             // The model's data mode decides how the file is read: piece by piece in stream mode, whole in sentence mode.
             using var lm = LanguageModel.Load(r.GetValue(model)!, t);
             var s = lm.EvaluateFile(r.GetValue(data)!, b, handling);

@@ -24,7 +24,7 @@ public static class Program
         root.Subcommands.Add(PlotCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(ImportCommand.Create());
-        // RNNLM_KERNELS=avx2|avx512 forces a kernel path (for comparing paths on one machine).
+        // RNNLM_KERNELS=avx512|avx2|v128|scalar forces a kernel path (for comparing paths on one machine).
         if (Environment.GetEnvironmentVariable("RNNLM_KERNELS") is { Length: > 0 } path)
         {
             try { RnnLm.Tensors.KernelPath.Force(path); }

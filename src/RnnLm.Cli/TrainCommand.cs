@@ -41,7 +41,7 @@ public static class TrainCommand
     private static readonly Option<string?> Init = new("--init") { Description = "book (Xavier, U(0,1) vectors), uniform (U(-r,r), zero biases) or orthogonal." };
     private static readonly Option<float?> InitRange = new("--init-range") { Description = "r of --init uniform (default 0.1)." };
     private static readonly Option<int?> Seed = new("--seed") { Description = "Seed for weights, data order and dropout (default 42)." };
-    private static readonly Option<int?> Threads = new("--threads") { Description = "Threads (default 2)." };
+    private static readonly Option<int?> Threads = new("--threads") { Description = "Threads, 1 to 256 (default: the number of cores; every count gives the same bits)." };
     private static readonly Option<int?> ValidEvery = new("--valid-every") { Description = "Validate and checkpoint every N steps; 0 (the default): at the end of each epoch." };
     private static readonly Option<string> Out = new("--out") { Description = "Output folder: checkpoints, metrics.jsonl, loss.png.", DefaultValueFactory = _ => "runs/latest" };
     private static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its last checkpoint." };

@@ -11,6 +11,9 @@ namespace RnnLm.Nn;
 /// second lane's weight gradient is added to the first's at the end, so the result is the same bits whatever
 /// the number of threads. The weight is packed for the kernel once per call (one copy for the logits, one for the
 /// input gradient), and every block of both lanes reads those copies instead of packing it again.
+/// With more than two threads each lane has a share of them (the first (T+1)/2, the second T/2): its multiplies run
+/// split by slices and rows, its softmax rows split by rows, and the bias gradient is added by slices, row after row
+/// in order, so the bits are still those of one thread.
 /// A block of logits is stored in vocabulary slices of <see cref="SgemmKernels.SliceWidth"/> columns, each slice a
 /// contiguous [rows, SliceWidth] matrix: the weight gradient then reads G one contiguous slice at a time instead of
 /// a short piece of every row (which ran at a third of the memory's speed), and the input gradient reads the same
@@ -19,7 +22,9 @@ namespace RnnLm.Nn;
 public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
 {
     private const int Lanes = 2;
-    private readonly SgemmEngine[] _gemm = [new SgemmEngine(1), new SgemmEngine(1)];
+    private readonly SgemmEngine[] _gemm;
+    private readonly WorkerTeam?[] _rowTeams;
+    private readonly LaneBlock[] _laneBlocks = [new(), new()];
     private readonly float[][] _chunk = [[], []];
     private float[] _dW1 = [], _db1 = [];
     private readonly double[] _loss = new double[Lanes];
@@ -53,6 +58,10 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         if (chunkRows is int c) Check.Positive(c, nameof(chunkRows));
         ChunkRows = chunkRows;
         if (threads > 1) _worker = LaneWorker.Shared(1);
+        // Lane 0 runs on the caller with workers 2.., lane 1 on worker 1 with the workers after lane 0's.
+        int a = (threads + 1) / 2, b = Math.Max(1, threads / 2);
+        _gemm = [new SgemmEngine(a, firstWorker: 2), new SgemmEngine(b, firstWorker: a + 1)];
+        _rowTeams = [a > 1 ? new WorkerTeam(a, t => RowsPart(0, t), 2) : null, b > 1 ? new WorkerTeam(b, t => RowsPart(1, t), a + 1) : null];
         _runLane1 = () => RunLane(1);
         _addSecondHalf = () => AddWeightGradient(_addHalf, _addEnd);
         _packInputGrad = () => PackWeight(forLogits: false);
@@ -167,7 +176,11 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
                 var xs = new ReadOnlySpan<float>(_x + (long)r0 * H, n * H);
                 // The logits in vocabulary slices: slice s holds columns [s·SliceWidth, (s+1)·SliceWidth) as [n, SliceWidth].
                 gemm.LogitsSliced(n, xs, H, _wLogits, logits, stride);
-                for (int r = 0; r < n; r++)
+                if (_rowTeams[lane] is WorkerTeam team && n > 1)
+                {
+                    sum = RowsInParallel(lane, team, r0, n, stride, pchunk, pb, pdb, sum);
+                }
+                else for (int r = 0; r < n; r++)
                 {
                     int t = _targets[r0 + r];
                     if (t == ignore)
@@ -188,11 +201,97 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
 
     private const int SliceWidth = SgemmKernels.SliceWidth;
 
+    /// <summary>A lane's block in progress, for the parts of its rows.</summary>
+    private sealed class LaneBlock
+    {
+        public int R0, N, Stride, Parts, Phase;
+        public float* Chunk, Bias, DBias;
+        public double[] Loss = [];
+        public float[] Probability = [];
+    }
+
+    /// <summary>
+    /// The softmax rows of one block on the lane's team: the rows split in parts (loss and scaled target probability
+    /// kept per row), then the bias gradient added by slices, row after row in order, with the target's element
+    /// added as <see cref="FastMath.SegmentedRow"/> adds it; returns sum plus the block's losses, added row by row.
+    /// </summary>
+    private double RowsInParallel(int lane, WorkerTeam team, int r0, int n, int stride, float* chunk, float* bias, float* dbias, double sum)
+    {
+        var lb = _laneBlocks[lane];
+        if (lb.Loss.Length < n) { lb.Loss = new double[n]; lb.Probability = new float[n]; }
+        lb.R0 = r0; lb.N = n; lb.Stride = stride; lb.Chunk = chunk; lb.Bias = bias; lb.DBias = dbias;
+        lb.Phase = 0;
+        lb.Parts = Math.Min(team.Threads, n);
+        team.Run(lb.Parts);
+        if (_backward)
+        {
+            lb.Phase = 1;
+            lb.Parts = Math.Min(team.Threads, SgemmKernels.SliceCount(_head!.OutFeatures));
+            team.Run(lb.Parts);
+        }
+        int ignore = _criterion!.IgnoreIndex;
+        for (int r = 0; r < n; r++)
+            if (_targets[r0 + r] != ignore) sum += lb.Loss[r];
+        return sum;
+    }
+
+    private void RowsPart(int lane, int t)
+    {
+        var lb = _laneBlocks[lane];
+        int V = _head!.OutFeatures, ignore = _criterion!.IgnoreIndex;
+        if (lb.Phase == 0)
+        {
+            int from = (int)((long)lb.N * t / lb.Parts), to = (int)((long)lb.N * (t + 1) / lb.Parts);
+            for (int r = from; r < to; r++)
+            {
+                int target = _targets[lb.R0 + r];
+                if (target == ignore)
+                {
+                    for (int v0 = 0, sl = 0; v0 < V; v0 += SliceWidth, sl++)
+                        new Span<float>(lb.Chunk + sl * lb.Stride + r * SliceWidth, Math.Min(SliceWidth, V - v0)).Clear();
+                    continue;
+                }
+                fixed (float* pp = &lb.Probability[r])
+                    lb.Loss[r] = FastMath.SegmentedRow(lb.Chunk + r * SliceWidth, lb.Stride, SliceWidth, V, lb.Bias, target, _backward,
+                        _scale, null, pp);
+            }
+            return;
+        }
+        // Phase 1: dbias over the slices [s0, s1), the rows in order.
+        int slices = SgemmKernels.SliceCount(V);
+        int s0 = (int)((long)slices * t / lb.Parts), s1 = (int)((long)slices * (t + 1) / lb.Parts);
+        for (int r = 0; r < lb.N; r++)
+        {
+            int target = _targets[lb.R0 + r];
+            if (target == ignore) continue;
+            int ts = target / SliceWidth;
+            for (int sl = s0; sl < s1; sl++)
+            {
+                int v0 = sl * SliceWidth, w = Math.Min(SliceWidth, V - v0);
+                float* g = lb.Chunk + sl * lb.Stride + r * SliceWidth;
+                var d = new Span<float>(lb.DBias + v0, w);
+                if (sl != ts)
+                {
+                    System.Numerics.Tensors.TensorPrimitives.Add(d, new ReadOnlySpan<float>(g, w), d);
+                    continue;
+                }
+                // The target's element as the row kernel adds it: (d + scale·p) - scale, not d + (scale·p - scale).
+                int k = target - v0;
+                float final = g[k];
+                g[k] = lb.Probability[r];
+                System.Numerics.Tensors.TensorPrimitives.Add(d, new ReadOnlySpan<float>(g, w), d);
+                d[k] -= _scale;
+                g[k] = final;
+            }
+        }
+    }
+
 
     public void Dispose()
     {
         _worker?.Dispose();
         foreach (var g in _gemm) g.Dispose();
+        _laneBlocks[0].Loss = _laneBlocks[1].Loss = [];
         _wLogits.Dispose();
         _wInputGrad.Dispose();
     }

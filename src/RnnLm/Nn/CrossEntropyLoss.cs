@@ -67,16 +67,12 @@ public sealed class CrossEntropyLoss
 
     /// <summary>
     /// -log softmax(row)[target], and grad = scale·(softmax(row) - onehot(target)). grad may be the row itself.
+    /// The output layer's row kernel (FastMath), so the bits are the same on every kernel path.
     /// </summary>
     public static double RowLossAndGradient(ReadOnlySpan<float> row, int target, float scale, Span<float> grad)
     {
-        float max = TensorPrimitives.Max(row);
-        float picked = row[target];
-        TensorPrimitives.Subtract(row, max, grad);
-        TensorPrimitives.Exp(grad, grad);
-        float sum = TensorPrimitives.Sum(grad);
-        TensorPrimitives.Multiply(grad, scale / sum, grad);
-        grad[target] -= scale;
-        return Math.Log(sum) + max - picked;
+        if (grad.Length != row.Length) throw new ArgumentException($"grad has {grad.Length} elements, the row {row.Length}.", nameof(grad));
+        row.CopyTo(grad);
+        return RnnLm.Tensors.FastMath.SoftmaxCrossEntropyRow(grad, default, target, gradient: true, scale, default);
     }
 }

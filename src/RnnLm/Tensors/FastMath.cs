@@ -1,330 +1,306 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace RnnLm.Tensors;
 
 /// <summary>
-/// Vectorised exp and tanh for float32 (AVX2/FMA; TensorPrimitives where those are missing), and the fused
-/// softmax / cross-entropy row kernel of the output layer. exp is a degree-6 polynomial on [-ln2/2, ln2/2]
-/// scaled by 2^n: within 2 ulp of MathF.Exp over the range used here.
-/// Where AVX-512 is present the same operations run 16 lanes at a time: every element goes through the same
-/// sequence of IEEE operations as on the 8-lane path, and the row sum adds in the same order, so the results are
-/// the same bits with or without AVX-512 (tested). On CPUs that split 512-bit operations in two (AMD Zen 4) it
-/// still pays, because the long dependency chain of the polynomial has half as many instructions to keep in
-/// flight: in cache, exp went from 0.31 to 0.22 ns per element, tanh from 0.56 to 0.40, a 32k softmax row from 0.70
-/// to 0.50.
+/// exp, tanh and sigmoid for float32, and the fused softmax / cross-entropy row kernel of the output layer, each
+/// written once over <see cref="ILanes{TSelf}"/> and run at the current path's width (<see cref="KernelPath"/>:
+/// 16, 8, 4 or 1 lanes) with the narrower widths, down to one lane, for the tail. Every lane does the same IEEE
+/// operations, so the results are the same bits on every path and for every length (tested). exp is a degree-6
+/// polynomial on [-ln2/2, ln2/2] scaled by 2^n: within 2 ulp of MathF.Exp over the range used here.
+/// The row's sum is kept as 16 partial sums (element i in partial i mod 16) added in a fixed tree, an order that
+/// does not depend on the width either.
 /// </summary>
 public static class FastMath
 {
-    public static bool Accelerated => Avx2.IsSupported && Fma.IsSupported;
-
-    /// <summary>Whether the 16-lane path is used (tests turn it off to compare the two paths).</summary>
-    internal static bool UseAvx512 = Avx512F.IsSupported;
-
-    private static bool Wide => UseAvx512 && Accelerated;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Exp(Vector256<float> x)
+    /// <summary>An element-wise function, written once for every width.</summary>
+    private interface IUnaryOperator
     {
-        x = Avx.Min(Avx.Max(x, Vector256.Create(-87.33654f)), Vector256.Create(88.72283f));
-        var n = Avx.RoundToNearestInteger(Avx.Multiply(x, Vector256.Create(1.44269504088896341f)));
-        var r = Fma.MultiplyAddNegated(n, Vector256.Create(0.693359375f), x);
-        r = Fma.MultiplyAddNegated(n, Vector256.Create(-2.12194440e-4f), r);
-        var p = Vector256.Create(1.9875691500E-4f);
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(1.3981999507E-3f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(8.3334519073E-3f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(4.1665795894E-2f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(1.6666665459E-1f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(5.0000001201E-1f));
-        p = Fma.MultiplyAdd(p, Avx.Multiply(r, r), Avx.Add(r, Vector256<float>.One));
-        var pow2n = Avx2.ShiftLeftLogical(Avx2.Add(Avx.ConvertToVector256Int32(n), Vector256.Create(127)), 23).AsSingle();
-        return Avx.Multiply(p, pow2n);
+        static abstract TV Invoke<TV>(TV x) where TV : unmanaged, ILanes<TV>;
     }
 
-    /// <summary>The 8-lane <see cref="Exp(Vector256{float})"/> on 16 lanes: the same operations in the same order.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Exp(Vector512<float> x)
+    private readonly struct ExpOperator : IUnaryOperator
     {
-        x = Avx512F.Min(Avx512F.Max(x, Vector512.Create(-87.33654f)), Vector512.Create(88.72283f));
-        var n = Avx512F.RoundScale(Avx512F.Multiply(x, Vector512.Create(1.44269504088896341f)), 0);
-        var r = Avx512F.FusedMultiplyAddNegated(n, Vector512.Create(0.693359375f), x);
-        r = Avx512F.FusedMultiplyAddNegated(n, Vector512.Create(-2.12194440e-4f), r);
-        var p = Vector512.Create(1.9875691500E-4f);
-        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(1.3981999507E-3f));
-        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(8.3334519073E-3f));
-        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(4.1665795894E-2f));
-        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459E-1f));
-        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201E-1f));
-        p = Avx512F.FusedMultiplyAdd(p, Avx512F.Multiply(r, r), Avx512F.Add(r, Vector512<float>.One));
-        var pow2n = Avx512F.ShiftLeftLogical(Avx512F.Add(Avx512F.ConvertToVector512Int32(n), Vector512.Create(127)), 23).AsSingle();
-        return Avx512F.Multiply(p, pow2n);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Invoke<TV>(TV x) where TV : unmanaged, ILanes<TV> => Exp(x);
+    }
+
+    private readonly struct TanhOperator : IUnaryOperator
+    {
+        /// <summary>1 - 2/(exp(2x) + 1); for |x| &lt; 0.0625, where that loses digits to cancellation, x - x³/3 + 2x⁵/15.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Invoke<TV>(TV x) where TV : unmanaged, ILanes<TV>
+        {
+            var one = TV.Create(1f);
+            var two = TV.Create(2f);
+            var e = Exp(TV.Multiply(x, two));
+            var t = TV.Subtract(one, TV.Divide(two, TV.Add(e, one)));
+            var x2 = TV.Multiply(x, x);
+            var poly = TV.MultiplyAdd(TV.MultiplyAdd(x2, TV.Create(2f / 15f), TV.Create(-1f / 3f)), TV.Multiply(x2, x), x);
+            return TV.SelectLess(TV.Abs(x), TV.Create(0.0625f), poly, t);
+        }
+    }
+
+    private readonly struct SigmoidOperator : IUnaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Invoke<TV>(TV x) where TV : unmanaged, ILanes<TV>
+        {
+            var one = TV.Create(1f);
+            return TV.Divide(one, TV.Add(Exp(TV.Subtract(TV.Create(0f), x)), one));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Exp<TV>(TV x) where TV : unmanaged, ILanes<TV>
+    {
+        x = TV.Min(TV.Max(x, TV.Create(-87.33654f)), TV.Create(88.72283f));
+        var n = TV.Round(TV.Multiply(x, TV.Create(1.44269504088896341f)));
+        var r = TV.MultiplyAddNegated(n, TV.Create(0.693359375f), x);
+        r = TV.MultiplyAddNegated(n, TV.Create(-2.12194440e-4f), r);
+        var p = TV.Create(1.9875691500E-4f);
+        p = TV.MultiplyAdd(p, r, TV.Create(1.3981999507E-3f));
+        p = TV.MultiplyAdd(p, r, TV.Create(8.3334519073E-3f));
+        p = TV.MultiplyAdd(p, r, TV.Create(4.1665795894E-2f));
+        p = TV.MultiplyAdd(p, r, TV.Create(1.6666665459E-1f));
+        p = TV.MultiplyAdd(p, r, TV.Create(5.0000001201E-1f));
+        p = TV.MultiplyAdd(p, TV.Multiply(r, r), TV.Add(r, TV.Create(1f)));
+        return TV.Multiply(p, TV.Pow2(n));
     }
 
     /// <summary>y = exp(x), element-wise (x and y may be the same span).</summary>
-    public static void Exp(ReadOnlySpan<float> x, Span<float> y)
-    {
-        if (x.Length != y.Length) throw new ArgumentException($"x has {x.Length} elements, y has {y.Length}.", nameof(y));
-        if (!Accelerated) { TensorPrimitives.Exp(x, y); return; }
-        int i = 0;
-        ref float xr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
-        ref float yr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(y);
-        if (Wide)
-            for (; i <= x.Length - 16; i += 16)
-                Exp(Vector512.LoadUnsafe(ref xr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-        for (; i <= x.Length - 8; i += 8)
-            Exp(Vector256.LoadUnsafe(ref xr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-        for (; i < x.Length; i++) y[i] = MathF.Exp(x[i]);
-    }
+    public static void Exp(ReadOnlySpan<float> x, Span<float> y) => Map<ExpOperator>(x, y);
 
     /// <summary>y = tanh(x) = 1 - 2/(exp(2x) + 1), element-wise (x and y may be the same span).</summary>
-    public static void Tanh(ReadOnlySpan<float> x, Span<float> y)
-    {
-        if (x.Length != y.Length) throw new ArgumentException($"x has {x.Length} elements, y has {y.Length}.", nameof(y));
-        if (!Accelerated) { TensorPrimitives.Tanh(x, y); return; }
-        int i = 0;
-        ref float xr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
-        ref float yr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(y);
-        if (Wide)
-        {
-            var one16 = Vector512<float>.One;
-            var two16 = Vector512.Create(2f);
-            for (; i <= x.Length - 16; i += 16)
-            {
-                var v = Vector512.LoadUnsafe(ref xr, (nuint)i);
-                var small = Avx512F.CompareLessThan(Vector512.Abs(v), Vector512.Create(0.0625f));
-                var e = Exp(Avx512F.Multiply(v, two16));
-                var t = Avx512F.Subtract(one16, Avx512F.Divide(two16, Avx512F.Add(e, one16)));
-                var v2 = Avx512F.Multiply(v, v);
-                var poly = Avx512F.FusedMultiplyAdd(Avx512F.FusedMultiplyAdd(v2, Vector512.Create(2f / 15f), Vector512.Create(-1f / 3f)), Avx512F.Multiply(v2, v), v);
-                Vector512.ConditionalSelect(small, poly, t).StoreUnsafe(ref yr, (nuint)i);
-            }
-        }
-        var one = Vector256<float>.One;
-        var two = Vector256.Create(2f);
-        for (; i <= x.Length - 8; i += 8)
-        {
-            var v = Vector256.LoadUnsafe(ref xr, (nuint)i);
-            // For |x| < 0.0625, 1 - 2/(e^2x + 1) loses digits to cancellation: use x - x³/3 + 2x⁵/15 there.
-            var small = Avx.CompareLessThan(Avx.AndNot(Vector256.Create(-0f), v), Vector256.Create(0.0625f));
-            var e = Exp(Avx.Multiply(v, two));
-            var t = Avx.Subtract(one, Avx.Divide(two, Avx.Add(e, one)));
-            var v2 = Avx.Multiply(v, v);
-            var poly = Fma.MultiplyAdd(Fma.MultiplyAdd(v2, Vector256.Create(2f / 15f), Vector256.Create(-1f / 3f)), Avx.Multiply(v2, v), v);
-            Avx.BlendVariable(t, poly, small).StoreUnsafe(ref yr, (nuint)i);
-        }
-        for (; i < x.Length; i++) y[i] = MathF.Tanh(x[i]);
-    }
+    public static void Tanh(ReadOnlySpan<float> x, Span<float> y) => Map<TanhOperator>(x, y);
 
     /// <summary>y = σ(x) = 1/(1 + exp(-x)), element-wise (x and y may be the same span): the gates of GRU and LSTM.</summary>
-    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y)
+    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y) => Map<SigmoidOperator>(x, y);
+
+    /// <summary>The one driver of the element-wise functions: the path's width, then narrower ones for the tail.</summary>
+    private static unsafe void Map<TOp>(ReadOnlySpan<float> x, Span<float> y) where TOp : IUnaryOperator
     {
         if (x.Length != y.Length) throw new ArgumentException($"x has {x.Length} elements, y has {y.Length}.", nameof(y));
-        if (!Accelerated) { TensorPrimitives.Sigmoid(x, y); return; }
-        int i = 0;
-        ref float xr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
-        ref float yr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(y);
-        if (Wide)
-            for (; i <= x.Length - 16; i += 16)
-            {
-                var e = Exp(Avx512F.Subtract(Vector512<float>.Zero, Vector512.LoadUnsafe(ref xr, (nuint)i)));
-                Avx512F.Divide(Vector512<float>.One, Avx512F.Add(e, Vector512<float>.One)).StoreUnsafe(ref yr, (nuint)i);
-            }
-        for (; i <= x.Length - 8; i += 8)
+        fixed (float* px = x, py = y)
         {
-            var e = Exp(Avx.Subtract(Vector256<float>.Zero, Vector256.LoadUnsafe(ref xr, (nuint)i)));
-            Avx.Divide(Vector256<float>.One, Avx.Add(e, Vector256<float>.One)).StoreUnsafe(ref yr, (nuint)i);
+            int n = x.Length, i = 0, w = KernelPath.Set.Width;
+            if (w >= 16) i = MapBody<TOp, Lanes512>(px, py, i, n);
+            if (w >= 8) i = MapBody<TOp, Lanes256>(px, py, i, n);
+            if (w >= 4) i = MapBody<TOp, Lanes128>(px, py, i, n);
+            MapBody<TOp, Lanes1>(px, py, i, n);
         }
-        for (; i < x.Length; i++) y[i] = 1f / (1f + MathF.Exp(-x[i]));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe int MapBody<TOp, TV>(float* x, float* y, int i, int n) where TOp : IUnaryOperator where TV : unmanaged, ILanes<TV>
+    {
+        for (; i <= n - TV.Count; i += TV.Count) TV.Store(TOp.Invoke(TV.Load(x + i)), y + i);
+        return i;
     }
 
     /// <summary>
     /// One row of the output layer: row ← row + bias (logits); returns -log softmax(row)[target]. With gradient,
-    /// row ← scale·(softmax(row) - onehot(target)) and dbias += that row (dbias may be empty).
+    /// row ← scale·(softmax(row) - onehot(target)) and dbias += that row (dbias may be empty). An empty bias adds nothing.
     /// </summary>
     public static double SoftmaxCrossEntropyRow(Span<float> row, ReadOnlySpan<float> bias, int target, bool gradient, float scale,
         Span<float> dbias)
     {
         int n = row.Length;
-        if (bias.Length != n) throw new ArgumentException($"bias has {bias.Length} elements, the row {n}.", nameof(bias));
+        if (!bias.IsEmpty && bias.Length != n) throw new ArgumentException($"bias has {bias.Length} elements, the row {n}.", nameof(bias));
         if ((uint)target >= (uint)n) throw new ArgumentException($"target {target} is outside [0, {n}).", nameof(target));
-        if (!Accelerated)
-        {
-            TensorPrimitives.Add(row, bias, row);
-            float mx = TensorPrimitives.Max(row), picked0 = row[target];
-            TensorPrimitives.Subtract(row, mx, row);
-            TensorPrimitives.Exp(row, row);
-            float s0 = TensorPrimitives.Sum(row);
-            if (gradient)
-            {
-                TensorPrimitives.Multiply(row, scale / s0, row);
-                row[target] -= scale;
-                if (!dbias.IsEmpty) TensorPrimitives.Add(dbias, row, dbias);
-            }
-            return Math.Log(s0) + mx - picked0;
-        }
         if (!dbias.IsEmpty && dbias.Length != n) throw new ArgumentException($"dbias has {dbias.Length} elements, the row {n}.", nameof(dbias));
         unsafe
         {
             fixed (float* pr = row, pb = bias, pd = dbias)
-                return SegmentedRow(pr, 0, n, n, pb, target, gradient, scale, dbias.IsEmpty ? null : pd);
+                return SegmentedRow(pr, 0, n, n, bias.IsEmpty ? null : pb, target, gradient, scale, dbias.IsEmpty ? null : pd);
         }
     }
 
     /// <summary>
     /// <see cref="SoftmaxCrossEntropyRow"/> for a row of n elements stored in segments: elements [s·width, (s+1)·width)
     /// start at row + s·stride. width must be a multiple of 16 unless there is one segment. The same bits as the row
-    /// stored whole. bias and dbias (null: none) are contiguous. Needs AVX2/FMA (<see cref="Accelerated"/>).
+    /// stored whole. bias and dbias (null: none) are contiguous. With gradient, scaledProbability (unless null)
+    /// receives scale·softmax(row)[target] before the one-hot is taken off, so that a caller adding the rows to dbias
+    /// itself can give dbias the bits this kernel gives it: dbias[target] = (dbias[target] + that) - scale.
     /// </summary>
     internal static unsafe double SegmentedRow(float* row, nint stride, int width, int n, float* bias, int target,
-        bool gradient, float scale, float* dbias)
+        bool gradient, float scale, float* dbias, float* scaledProbability = null)
     {
         if ((uint)target >= (uint)n) throw new ArgumentException($"target {target} is outside [0, {n}).", nameof(target));
         if (width < n && width % 16 != 0) throw new ArgumentException($"width must be a multiple of 16, got {width}.", nameof(width));
-        int segments = (n + width - 1) / width;
-        if (!Accelerated) return PortableSegmentedRow(row, stride, width, n, bias, target, gradient, scale, dbias);
-        bool wide = Wide;
+        return KernelPath.Set.Width switch
+        {
+            16 => Row<Lanes512>(row, stride, width, n, bias, target, gradient, scale, dbias, scaledProbability),
+            8 => Row<Lanes256>(row, stride, width, n, bias, target, gradient, scale, dbias, scaledProbability),
+            4 => Row<Lanes128>(row, stride, width, n, bias, target, gradient, scale, dbias, scaledProbability),
+            _ => Row<Lanes1>(row, stride, width, n, bias, target, gradient, scale, dbias, scaledProbability),
+        };
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe double Row<TV>(float* row, nint stride, int width, int n, float* bias, int target,
+        bool gradient, float scale, float* dbias, float* scaledProbability) where TV : unmanaged, ILanes<TV>
+    {
+        int segments = (n + width - 1) / width, c = TV.Count;
+        float* lanes = stackalloc float[16];
 
         // Pass 1: row += bias, and the maximum (exact whatever the order).
-        var vmax = Vector256.Create(float.NegativeInfinity);
-        var vmax16 = Vector512.Create(float.NegativeInfinity);
-        float max = float.NegativeInfinity;
+        var vmax = TV.Create(float.NegativeInfinity);
+        var max = Lanes1.Create(float.NegativeInfinity);
         for (int sgm = 0; sgm < segments; sgm++)
         {
             float* r = row + sgm * stride, b = bias + sgm * width;
             int len = Math.Min(width, n - sgm * width), i = 0;
-            if (wide)
-                for (; i <= len - 16; i += 16)
-                {
-                    var v = Avx512F.Add(Avx512F.LoadVector512(r + i), Avx512F.LoadVector512(b + i));
-                    Avx512F.Store(r + i, v);
-                    vmax16 = Avx512F.Max(vmax16, v);
-                }
-            for (; i <= len - 8; i += 8)
+            if (bias != null)
             {
-                var v = Avx.Add(Avx.LoadVector256(r + i), Avx.LoadVector256(b + i));
-                Avx.Store(r + i, v);
-                vmax = Avx.Max(vmax, v);
+                for (; i <= len - c; i += c)
+                {
+                    var v = TV.Add(TV.Load(r + i), TV.Load(b + i));
+                    TV.Store(v, r + i);
+                    vmax = TV.Max(vmax, v);
+                }
+                for (; i < len; i++) { r[i] += b[i]; max = Lanes1.Max(max, new Lanes1(r[i])); }
             }
-            for (; i < len; i++) { r[i] += b[i]; max = MathF.Max(max, r[i]); }
+            else
+            {
+                for (; i <= len - c; i += c) vmax = TV.Max(vmax, TV.Load(r + i));
+                for (; i < len; i++) max = Lanes1.Max(max, new Lanes1(r[i]));
+            }
         }
-        if (wide) vmax = Avx.Max(vmax, Avx.Max(vmax16.GetLower(), vmax16.GetUpper()));
-        for (int k = 0; k < 8; k++) max = MathF.Max(max, vmax.GetElement(k));
+        TV.Store(vmax, lanes);
+        for (int k = 0; k < c; k++) max = Lanes1.Max(max, new Lanes1(lanes[k]));
+        float mx = max.V;
         float* pt = row + (target / width) * stride + target % width;
         float picked = *pt;
 
-        // Pass 2: row = exp(row - max) and its sum. The sum keeps two 8-lane partial sums, one for the first and
-        // one for the second half of every 16 elements (the two halves of one 16-lane register), then the last
-        // 8-block goes into the first and the last few elements are added one by one: the same order on both paths
-        // and for any segment width.
-        var vm = Vector256.Create(max);
-        var vm16 = Vector512.Create(max);
-        var sum16 = Vector512<float>.Zero;
-        var sumLo = Vector256<float>.Zero;
-        var sumHi = Vector256<float>.Zero;
+        // Pass 2: row = exp(row - max) and its sum in 16 partial sums, element i in partial i mod 16 (segments are
+        // multiples of 16 wide, so that is the element's place in its segment too).
+        var vm = TV.Create(mx);
+        TV a0 = TV.Create(0f), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < 16; k++) lanes[k] = 0f;
         float* tail = null;
         int tailLen = 0;
         for (int sgm = 0; sgm < segments; sgm++)
         {
             float* r = row + sgm * stride;
             int len = Math.Min(width, n - sgm * width), i = 0;
-            if (wide)
-                for (; i <= len - 16; i += 16)
-                {
-                    var e = Exp(Avx512F.Subtract(Avx512F.LoadVector512(r + i), vm16));
-                    Avx512F.Store(r + i, e);
-                    sum16 = Avx512F.Add(sum16, e);
-                }
-            else
-                for (; i <= len - 16; i += 16)
-                {
-                    var e0 = Exp(Avx.Subtract(Avx.LoadVector256(r + i), vm));
-                    var e1 = Exp(Avx.Subtract(Avx.LoadVector256(r + i + 8), vm));
-                    Avx.Store(r + i, e0);
-                    Avx.Store(r + i + 8, e1);
-                    sumLo = Avx.Add(sumLo, e0);
-                    sumHi = Avx.Add(sumHi, e1);
-                }
+            for (; i <= len - 16; i += 16)
+            {
+                a0 = TV.Add(a0, ExpStore(r + i, vm));
+                if (c <= 8) a1 = TV.Add(a1, ExpStore(r + i + c, vm));
+                if (c <= 4) { a2 = TV.Add(a2, ExpStore(r + i + 2 * c, vm)); a3 = TV.Add(a3, ExpStore(r + i + 3 * c, vm)); }
+                if (c == 1)
+                    for (int q = 4; q < 16; q++) lanes[q] += ExpStore(r + i + q, Lanes1.Create(mx)).V;
+            }
             if (i < len) { tail = r + i; tailLen = len - i; }
         }
-        if (wide) { sumLo = sum16.GetLower(); sumHi = sum16.GetUpper(); }
-        int t0 = 0;
-        if (tailLen >= 8)
-        {
-            var e = Exp(Avx.Subtract(Avx.LoadVector256(tail), vm));
-            Avx.Store(tail, e);
-            sumLo = Avx.Add(sumLo, e);
-            t0 = 8;
-        }
-        float sum = Vector256.Sum(Avx.Add(sumLo, sumHi));
-        for (int i = t0; i < tailLen; i++) { tail[i] = MathF.Exp(tail[i] - max); sum += tail[i]; }
-        double loss = Math.Log(sum) + max - picked;
+        AddLanes(lanes, a0, 0);
+        if (c <= 8) AddLanes(lanes, a1, c);
+        if (c <= 4) { AddLanes(lanes, a2, 2 * c); AddLanes(lanes, a3, 3 * c); }
+        int t = 0;
+        if (c >= 16) t = TailExp<Lanes256>(tail, t, tailLen, mx, lanes);
+        if (c >= 8) t = TailExp<Lanes128>(tail, t, tailLen, mx, lanes);
+        TailExp<Lanes1>(tail, t, tailLen, mx, lanes);
+        for (int k = 0; k < 8; k++) lanes[k] += lanes[k + 8];
+        for (int k = 0; k < 4; k++) lanes[k] += lanes[k + 4];
+        for (int k = 0; k < 2; k++) lanes[k] += lanes[k + 2];
+        float sum = lanes[0] + lanes[1];
+        double loss = Math.Log(sum) + mx - picked;
         if (!gradient) return loss;
 
         // Pass 3: row = scale·softmax, dbias += row; then the target's one-hot.
         float factor = scale / sum;
-        var vs = Vector256.Create(factor);
-        var vs16 = Vector512.Create(factor);
-        bool withBias = dbias != null;
+        var vs = TV.Create(factor);
         for (int sgm = 0; sgm < segments; sgm++)
         {
             float* r = row + sgm * stride, d = dbias + sgm * width;
             int len = Math.Min(width, n - sgm * width), i = 0;
-            if (wide)
-                for (; i <= len - 16; i += 16)
+            if (dbias != null)
+                for (; i <= len - c; i += c)
                 {
-                    var g = Avx512F.Multiply(Avx512F.LoadVector512(r + i), vs16);
-                    Avx512F.Store(r + i, g);
-                    if (withBias) Avx512F.Store(d + i, Avx512F.Add(Avx512F.LoadVector512(d + i), g));
+                    var g = TV.Multiply(TV.Load(r + i), vs);
+                    TV.Store(g, r + i);
+                    TV.Store(TV.Add(TV.Load(d + i), g), d + i);
                 }
-            for (; i <= len - 8; i += 8)
-            {
-                var g = Avx.Multiply(Avx.LoadVector256(r + i), vs);
-                Avx.Store(r + i, g);
-                if (withBias) Avx.Store(d + i, Avx.Add(Avx.LoadVector256(d + i), g));
-            }
+            else
+                for (; i <= len - c; i += c) TV.Store(TV.Multiply(TV.Load(r + i), vs), r + i);
             for (; i < len; i++)
             {
                 r[i] *= factor;
-                if (withBias) d[i] += r[i];
+                if (dbias != null) d[i] += r[i];
             }
         }
-        *pt -= scale;
-        if (withBias) dbias[target] -= scale;
-        return loss;
-    }
-
-    /// <summary><see cref="SegmentedRow"/> one element at a time, for CPUs without AVX2/FMA.</summary>
-    private static unsafe double PortableSegmentedRow(float* row, nint stride, int width, int n, float* bias, int target,
-        bool gradient, float scale, float* dbias)
-    {
-        float max = float.NegativeInfinity;
-        for (int i = 0; i < n; i++)
-        {
-            float* p = row + (i / width) * stride + i % width;
-            *p += bias[i];
-            max = MathF.Max(max, *p);
-        }
-        float* pt = row + (target / width) * stride + target % width;
-        float picked = *pt, sum = 0;
-        for (int i = 0; i < n; i++)
-        {
-            float* p = row + (i / width) * stride + i % width;
-            *p = MathF.Exp(*p - max);
-            sum += *p;
-        }
-        double loss = Math.Log(sum) + max - picked;
-        if (!gradient) return loss;
-        float factor = scale / sum;
-        for (int i = 0; i < n; i++)
-        {
-            float* p = row + (i / width) * stride + i % width;
-            *p *= factor;
-            if (dbias != null) dbias[i] += *p;
-        }
+        if (scaledProbability != null) *scaledProbability = *pt;
         *pt -= scale;
         if (dbias != null) dbias[target] -= scale;
         return loss;
+    }
+
+    /// <summary>
+    /// Σ x[i]·y[i] in 16 partial sums of fused multiply-adds (element i in partial i mod 16) added in a fixed tree:
+    /// the same bits on every path, unlike a dot product whose order follows the vector width.
+    /// </summary>
+    internal static unsafe float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        if (x.Length != y.Length) throw new ArgumentException($"x has {x.Length} elements, y has {y.Length}.", nameof(y));
+        fixed (float* px = x, py = y)
+            return KernelPath.Set.Width switch
+            {
+                16 => Dot<Lanes512>(px, py, x.Length),
+                8 => Dot<Lanes256>(px, py, x.Length),
+                4 => Dot<Lanes128>(px, py, x.Length),
+                _ => Dot<Lanes1>(px, py, x.Length),
+            };
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe float Dot<TV>(float* x, float* y, int n) where TV : unmanaged, ILanes<TV>
+    {
+        int c = TV.Count, i = 0;
+        float* lanes = stackalloc float[16];
+        for (int k = 0; k < 16; k++) lanes[k] = 0f;
+        TV a0 = TV.Create(0f), a1 = a0, a2 = a0, a3 = a0;
+        for (; i <= n - 16; i += 16)
+        {
+            a0 = TV.MultiplyAdd(TV.Load(x + i), TV.Load(y + i), a0);
+            if (c <= 8) a1 = TV.MultiplyAdd(TV.Load(x + i + c), TV.Load(y + i + c), a1);
+            if (c <= 4)
+            {
+                a2 = TV.MultiplyAdd(TV.Load(x + i + 2 * c), TV.Load(y + i + 2 * c), a2);
+                a3 = TV.MultiplyAdd(TV.Load(x + i + 3 * c), TV.Load(y + i + 3 * c), a3);
+            }
+            if (c == 1)
+                for (int q = 4; q < 16; q++) lanes[q] = MathF.FusedMultiplyAdd(x[i + q], y[i + q], lanes[q]);
+        }
+        AddLanes(lanes, a0, 0);
+        if (c <= 8) AddLanes(lanes, a1, c);
+        if (c <= 4) { AddLanes(lanes, a2, 2 * c); AddLanes(lanes, a3, 3 * c); }
+        for (int k = 0; i < n; i++, k++) lanes[k] = MathF.FusedMultiplyAdd(x[i], y[i], lanes[k]);
+        for (int k = 0; k < 8; k++) lanes[k] += lanes[k + 8];
+        for (int k = 0; k < 4; k++) lanes[k] += lanes[k + 4];
+        for (int k = 0; k < 2; k++) lanes[k] += lanes[k + 2];
+        return lanes[0] + lanes[1];
+    }
+
+    /// <summary>p[0..Count) = exp(p - max); returns it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe TV ExpStore<TV>(float* p, TV max) where TV : unmanaged, ILanes<TV>
+    {
+        var e = Exp(TV.Subtract(TV.Load(p), max));
+        TV.Store(e, p);
+        return e;
+    }
+
+    /// <summary>lanes[at..at+Count) += v.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void AddLanes<TV>(float* lanes, TV v, int at) where TV : unmanaged, ILanes<TV> =>
+        TV.Store(TV.Add(TV.Load(lanes + at), v), lanes + at);
+
+    /// <summary>The row's last elements (fewer than 16, from a multiple of 16): exp in place, element k into partial k.</summary>
+    private static unsafe int TailExp<TV>(float* tail, int k, int len, float max, float* lanes) where TV : unmanaged, ILanes<TV>
+    {
+        var vm = TV.Create(max);
+        for (; k <= len - TV.Count; k += TV.Count) AddLanes(lanes, ExpStore(tail + k, vm), k);
+        return k;
     }
 }

@@ -1,53 +1,66 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace RnnLm.Tensors;
 
 /// <summary>
-/// Which vector path the kernels take: "avx512" (the SGEMM's 12x32 kernel and FastMath's 16 lanes), "avx2" (the
-/// 6x16 kernel and 8 lanes) or "portable" (no AVX2/FMA). The first two give the same bits (tested); the widest
-/// the CPU has is chosen at start, and <see cref="Force"/> picks another (the CLI reads RNNLM_KERNELS).
+/// Which kernel path runs: "avx512", "avx2", "v128" or "scalar" (<see cref="KernelSet"/>). The widest the CPU can run
+/// is chosen at start; <see cref="Force"/> picks another for the whole process (the CLI and the tests read
+/// RNNLM_KERNELS). Every path gives the same bits (tested), so forcing one changes the speed only.
 /// </summary>
 public static class KernelPath
 {
-    /// <summary>The paths this CPU can run, widest first.</summary>
-    public static IReadOnlyList<string> Supported { get; } = Detect();
+    private static KernelSet _current = KernelSet.All.First(k => k.IsSupported);
 
-    private static string[] Detect()
-    {
-        var paths = new List<string>();
-        if (Avx2.IsSupported && Fma.IsSupported)
-        {
-            if (Avx512F.IsSupported) paths.Add("avx512");
-            paths.Add("avx2");
-        }
-        else paths.Add("portable");
-        return paths.ToArray();
-    }
+    /// <summary>The names of every path, widest first.</summary>
+    public static IReadOnlyList<string> All { get; } = KernelSet.All.Select(k => k.Name).ToArray();
+
+    /// <summary>The paths this CPU can run, widest first.</summary>
+    public static IReadOnlyList<string> Supported { get; } = KernelSet.All.Where(k => k.IsSupported).Select(k => k.Name).ToArray();
 
     /// <summary>The path in use now.</summary>
-    public static string Current =>
-        !SgemmKernels.UseAvx ? "portable" : SgemmKernels.UseAvx512 && FastMath.UseAvx512 ? "avx512" : "avx2";
+    public static string Current => _current.Name;
+
+    /// <summary>The kernels of the path in use.</summary>
+    internal static KernelSet Set => _current;
 
     /// <summary>
     /// Uses the named path from now on, for the whole process. Throws an ArgumentException that names the path and
-    /// the CPU's features when the CPU cannot run it.
+    /// the CPU's features when the name is unknown or the CPU cannot run it (never an illegal instruction).
+    /// Not to be called while kernels are running on other threads.
     /// </summary>
     public static void Force(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        if (path is not ("avx512" or "avx2"))
-            throw new ArgumentException($"kernel path '{path}' is not one that can be chosen: use avx512 or avx2 " +
-                "(the portable path runs where AVX2 is missing, or with DOTNET_EnableAVX2=0).", nameof(path));
-        if (!Supported.Contains(path))
-            throw new ArgumentException($"kernel path '{path}' needs {(path == "avx512" ? "AVX-512F" : "AVX2 and FMA")}, " +
-                $"which this CPU ({CpuModel}) lacks; it can run: {string.Join(", ", Supported)}.", nameof(path));
-        bool wide = path == "avx512";
-        SgemmKernels.UseAvx512 = wide;
-        FastMath.UseAvx512 = wide;
+        var set = KernelSet.All.FirstOrDefault(k => k.Name == path)
+            ?? throw new ArgumentException($"kernel path '{path}' is unknown: use one of {string.Join(", ", All)}.", nameof(path));
+        if (!set.IsSupported)
+            throw new ArgumentException($"kernel path '{path}' needs {set.Needs}, which this CPU ({CpuModel}; features: {CpuFeatures}) " +
+                $"lacks; it can run: {string.Join(", ", Supported)}.", nameof(path));
+        _current = set;
     }
 
     /// <summary>The CPU's model name as the operating system gives it (Linux: /proc/cpuinfo), else its architecture.</summary>
     public static string CpuModel { get; } = ReadCpuModel();
+
+    /// <summary>The instruction sets the runtime reports that the kernels care about, e.g. "sse4.1 avx avx2 fma avx512f".</summary>
+    public static string CpuFeatures { get; } = DescribeFeatures();
+
+    private static string DescribeFeatures()
+    {
+        var f = new List<string> { RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant() };
+        if (Sse2.IsSupported) f.Add("sse2");
+        if (Sse41.IsSupported) f.Add("sse4.1");
+        if (Avx.IsSupported) f.Add("avx");
+        if (Avx2.IsSupported) f.Add("avx2");
+        if (Fma.IsSupported) f.Add("fma");
+        if (Avx512F.IsSupported) f.Add("avx512f");
+        if (AdvSimd.IsSupported) f.Add("advsimd");
+        if (!Vector128.IsHardwareAccelerated) f.Add("no vector acceleration");
+        return string.Join(" ", f);
+    }
 
     private static string ReadCpuModel()
     {
@@ -60,6 +73,6 @@ public static class KernelPath
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
-        return System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString();
+        return RuntimeInformation.ProcessArchitecture.ToString();
     }
 }

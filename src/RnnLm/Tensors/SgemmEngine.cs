@@ -9,7 +9,7 @@ namespace RnnLm.Tensors;
 /// The result does not depend on the number of threads (bit for bit).
 /// </summary>
 /// <remarks>
-/// Cache-blocked and packed (BLIS style) with a 6x16 AVX2/FMA micro-kernel, and a portable kernel elsewhere.
+/// Cache-blocked and packed (BLIS style) with the micro-kernel of the current kernel path (<see cref="KernelPath"/>).
 /// With several threads the larger of M and N is split into independent slices, one per thread; the calling thread
 /// runs the first slice and long-lived worker threads the others. Packing buffers are native memory owned by the
 /// engine and reused, so a call allocates nothing on the managed heap once warmed up.
@@ -26,10 +26,28 @@ public sealed unsafe class SgemmEngine : IDisposable
 
     public int Threads { get; }
 
-    public SgemmEngine(int threads = 1)
+    private readonly int _firstWorker;
+
+    // The output layer's sliced calls on several threads: a team, a buffer per part, and the call in progress.
+    private WorkerTeam? _team;
+    private SgemmBuffers[] _partBuffers = [];
+    private int _job, _jobRows, _jobV, _jobH, _jobSlices;
+    private float* _jobPackedX, _jobB, _jobG, _jobDW, _jobDX;
+    private nint _jobStride, _jobLddw, _jobLddx;
+    private bool _jobAccumulateDx, _jobAccumulateDW;
+    private int _jobParts;
+
+    /// <param name="threads">1 to <see cref="WorkerTeam.MaxThreads"/>.</param>
+    public SgemmEngine(int threads = 1) : this(threads, firstWorker: 1) { }
+
+    /// <summary>An engine whose workers are the shared workers firstWorker, firstWorker + 1, ... (for engines that run at once).</summary>
+    internal SgemmEngine(int threads, int firstWorker)
     {
-        if (threads < 1) throw new ArgumentException($"threads must be at least 1, got {threads}.", nameof(threads));
+        if (threads < 1 || threads > WorkerTeam.MaxThreads)
+            throw new ArgumentException($"threads must be in 1..{WorkerTeam.MaxThreads}, got {threads}.", nameof(threads));
+        Check.Positive(firstWorker, nameof(firstWorker));
         Threads = threads;
+        _firstWorker = firstWorker;
     }
 
     /// <summary>
@@ -121,7 +139,7 @@ public sealed unsafe class SgemmEngine : IDisposable
     }
 
     /// <summary>
-    /// The output layer's logits for one block of rows, on the calling thread, in vocabulary slices: G = X·Wᵀ with
+    /// The output layer's logits for one block of rows, in vocabulary slices (on several threads: split by slices): G = X·Wᵀ with
     /// columns [s·SliceWidth, (s+1)·SliceWidth) of G stored as a [rows, SliceWidth] matrix at g[s·sliceStride].
     /// x is [rows, K] with row stride ldx; wT is W [V, K] packed transposed (Pack(true, V, K, W, K)). The same bits
     /// as Multiply(NT, rows, x, ldx, wT, ...).
@@ -134,13 +152,64 @@ public sealed unsafe class SgemmEngine : IDisposable
         int V = wT.N, K = wT.K;
         CheckSliced(rows, V, g.Length, sliceStride);
         CheckOperand(x.Length, rows, K, ldx, nameof(x), nameof(ldx));
+        int slices = SgemmKernels.SliceCount(V);
+        int parts = Math.Min(Threads, slices);
+        if (parts > 1 && (long)rows * V * K < ParallelThreshold) parts = 1;
         fixed (float* px = x)
         fixed (float* pg = g)
-            SgemmKernels.LogitsSliced(_buffers, rows, V, K, px, ldx, wT.Data, pg, sliceStride);
+        {
+            if (parts == 1)
+            {
+                SgemmKernels.LogitsSliced(_buffers, rows, V, K, px, ldx, wT.Data, pg, sliceStride);
+                return;
+            }
+            _jobPackedX = SgemmKernels.PackLogitsInput(_buffers, rows, K, px, ldx);
+            _job = LogitsJob; _jobRows = rows; _jobV = V; _jobH = K; _jobSlices = slices; _jobParts = parts;
+            _jobB = wT.Data; _jobG = pg; _jobStride = sliceStride;
+            try { EnsureTeam().Run(parts); }
+            finally { _jobPackedX = _jobB = _jobG = null; }
+        }
+    }
+
+    private const int LogitsJob = 1, GradientsJob = 2;
+
+    private WorkerTeam EnsureTeam()
+    {
+        if (_team is null)
+        {
+            _partBuffers = new SgemmBuffers[Threads];
+            _partBuffers[0] = _buffers;
+            for (int t = 1; t < Threads; t++) _partBuffers[t] = new SgemmBuffers();
+            _team = new WorkerTeam(Threads, RunPart, _firstWorker);
+        }
+        return _team;
     }
 
     /// <summary>
-    /// The output layer's two gradient multiplies for one block of rows, on the calling thread: dW [V, H] += Gᵀ·X and
+    /// Part t of the sliced call in progress. Logits: a range of slices. Gradients: the weight gradient of a range
+    /// of slices, then the input gradient of a range of rows (every slice, in order). Each element of the results is
+    /// computed as on one thread, so the bits do not depend on the parts.
+    /// </summary>
+    private void RunPart(int t)
+    {
+        SgemmBuffers buf = _partBuffers[t];
+        int s0 = (int)((long)_jobSlices * t / _jobParts), s1 = (int)((long)_jobSlices * (t + 1) / _jobParts);
+        if (_job == LogitsJob)
+        {
+            SgemmKernels.LogitsSlices(buf.Tile, _jobPackedX, _jobRows, _jobV, _jobH, _jobB, _jobG, _jobStride, s0, s1);
+            return;
+        }
+        SgemmKernels.OutputWeightGradient(buf, _jobRows, _jobV, _jobH, _jobG, _jobStride, _jobPackedX, _jobDW, _jobLddw, _jobAccumulateDW, s0, s1);
+        int tiles = (_jobRows + SgemmKernels.MR - 1) / SgemmKernels.MR;
+        int r0 = (int)((long)tiles * t / _jobParts) * SgemmKernels.MR;
+        int r1 = Math.Min(_jobRows, (int)((long)tiles * (t + 1) / _jobParts) * SgemmKernels.MR);
+        if (r0 < r1)
+            SgemmKernels.OutputInputGradient(buf, _jobV, _jobH, _jobG, _jobStride, _jobB, _jobDX, _jobLddx, _jobAccumulateDx, r0, r1);
+    }
+
+    /// <summary>
+    /// The output layer's two gradient multiplies for one block of rows (on several threads: dW split by slices, dX
+    /// by rows): dW [V, H] += Gᵀ·X and
     /// dX [rows, H] = G·W (dX += G·W with accumulateDx). G is the logits gradient in vocabulary slices (see
     /// <see cref="SgemmKernels.OutputGradients"/>: slice s is [rows, SliceWidth] at g[s·sliceStride]); w is W [V, H]
     /// packed by <see cref="PackedMatrix.PackSliced"/>(H, V). dW comes out the same bits as Multiply(TN, V, H, rows,
@@ -158,12 +227,32 @@ public sealed unsafe class SgemmEngine : IDisposable
         CheckOperand(x.Length, rows, H, ldx, nameof(x), nameof(ldx));
         CheckOperand(dW.Length, V, H, lddw, nameof(dW), nameof(lddw));
         CheckOperand(dX.Length, rows, H, lddx, nameof(dX), nameof(lddx));
+        int slices = SgemmKernels.SliceCount(V);
+        int parts = Math.Min(Threads, Math.Min(slices, (rows + SgemmKernels.MR - 1) / SgemmKernels.MR));
+        if (parts > 1 && (long)rows * V * H < ParallelThreshold) parts = 1;
         fixed (float* pg = g)
         fixed (float* px = x)
         fixed (float* pdw = dW)
         fixed (float* pdx = dX)
-            SgemmKernels.OutputGradients(_buffers, rows, V, H, pg, sliceStride, px, ldx, w.Data, pdw, lddw, pdx, lddx, accumulateDx, accumulateDW);
+        {
+            if (parts == 1)
+            {
+                SgemmKernels.OutputGradients(_buffers, rows, V, H, pg, sliceStride, px, ldx, w.Data, pdw, lddw, pdx, lddx, accumulateDx, accumulateDW);
+                return;
+            }
+            // X packed once as the weight gradient's B, shared by the parts.
+            _xPacked ??= new PackedMatrix();
+            _xPacked.Pack(false, H, rows, x, ldx);
+            _job = GradientsJob; _jobRows = rows; _jobV = V; _jobH = H; _jobSlices = slices; _jobParts = parts;
+            _jobPackedX = _xPacked.Data; _jobB = w.Data; _jobG = pg; _jobStride = sliceStride;
+            _jobDW = pdw; _jobLddw = lddw; _jobDX = pdx; _jobLddx = lddx;
+            _jobAccumulateDx = accumulateDx; _jobAccumulateDW = accumulateDW;
+            try { EnsureTeam().Run(parts); }
+            finally { _jobPackedX = _jobB = _jobG = _jobDW = _jobDX = null; }
+        }
     }
+
+    private PackedMatrix? _xPacked;
 
     /// <summary>c[1, n] (+)= op(a)[1, k] · op(b), on the calling thread whatever the thread count.</summary>
     private static void RowTimesMatrix(GemmVariant variant, int n, int k, ReadOnlySpan<float> a, int lda,
@@ -174,7 +263,7 @@ public sealed unsafe class SgemmEngine : IDisposable
             var x = a.Slice(0, k);
             for (int j = 0; j < n; j++)
             {
-                float dot = System.Numerics.Tensors.TensorPrimitives.Dot(x, b.Slice(j * ldb, k));
+                float dot = FastMath.Dot(x, b.Slice(j * ldb, k));
                 c[j] = accumulate ? c[j] + dot : dot;
             }
             return;
@@ -291,7 +380,7 @@ public sealed unsafe class SgemmEngine : IDisposable
         if (_workers is null)
         {
             var ws = new Worker[Threads - 1];
-            for (int i = 0; i < ws.Length; i++) ws[i] = new Worker(i + 1);
+            for (int i = 0; i < ws.Length; i++) ws[i] = new Worker(_firstWorker + i);
             _workers = ws;
         }
         return _workers;
@@ -304,6 +393,8 @@ public sealed unsafe class SgemmEngine : IDisposable
         if (_workers is not null)
             foreach (Worker w in _workers) w.Stop();
         _workers = null;
+        for (int t = 1; t < _partBuffers.Length; t++) _partBuffers[t].Dispose();
+        _xPacked?.Dispose();
         _buffers.Dispose();
         GC.SuppressFinalize(this);
     }

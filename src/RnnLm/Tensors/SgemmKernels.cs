@@ -63,26 +63,19 @@ internal sealed unsafe class SgemmBuffers : IDisposable
 }
 
 /// <summary>
-/// BLIS-style blocked SGEMM on packed panels: one 6x16 micro-kernel for all variants, transposes done while packing.
-/// Every element of C is computed with the same sequence of operations whatever the sub-problem it belongs to:
-/// the k blocking depends on k only, and edge tiles go through the same kernel on zero-padded panels.
+/// BLIS-style blocked SGEMM on packed panels (6-row A panels, 16-column B panels), one micro-kernel for all variants,
+/// transposes done while packing. The kernel is the current path's <see cref="GemmKernel"/> (<see cref="KernelPath"/>).
+/// Every element of C is computed with the same sequence of operations whatever the sub-problem it belongs to and
+/// whatever the kernel: the k blocking depends on k only, each element is one FMA chain per k block in k order, and
+/// edge tiles go through a 6x16 unit kernel on zero-padded panels.
 /// </summary>
 internal static unsafe class SgemmKernels
 {
     public const int MR = 6;
     public const int NR = 16;
-    public const int MC = 144;
+    /// <summary>Rows of A packed at a time, for every kernel (a multiple of each one's TileM).</summary>
+    public const int MCDefault = 144;
     public const int NC = 4080;
-
-    /// <summary>Whether the AVX2/FMA kernel is used (tests may turn it off to exercise the portable path).</summary>
-    internal static bool UseAvx = Avx2.IsSupported && Fma.IsSupported;
-
-    /// <summary>
-    /// Whether full tiles go through the 512-bit 12x32 kernel (AVX-512F present); the same bits as the 6x16 kernel.
-    /// Tests turn it off to compare; RNNLM_KERNELS=avx2 (the CLI) or DOTNET_EnableAVX512=0 (.NET 10; its older
-    /// DOTNET_EnableAVX512F knob is ignored) turn it off for a whole process.
-    /// </summary>
-    internal static bool UseAvx512 = Avx512F.IsSupported;
 
     /// <summary>Size of the k blocks for a given k (depends on k only, which keeps results independent of the M/N split).</summary>
     public static int KBlock(int k)
@@ -107,7 +100,7 @@ internal static unsafe class SgemmKernels
     public static void PackB(bool transposed, int n, int k, float* b, nint ldb, float* dst)
     {
         int kcb = KBlock(k);
-        bool avx = UseAvx;
+        GemmKernel g = KernelPath.Set.Gemm;
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
@@ -115,8 +108,8 @@ internal static unsafe class SgemmKernels
             {
                 int kc = Math.Min(kcb, k - pc);
                 float* d = dst + PanelOffset(jc, pc, nc, k);
-                if (transposed) PackBT(b, ldb, pc, jc, kc, nc, d, avx);
-                else PackBN(b, ldb, pc, jc, kc, nc, d, avx);
+                if (transposed) g.PackBT(b, ldb, pc, jc, kc, nc, d);
+                else PackBN(b, ldb, pc, jc, kc, nc, d);
             }
         }
     }
@@ -139,10 +132,11 @@ internal static unsafe class SgemmKernels
             throw new ArgumentException($"columns [{packedCol0}, {packedCol0 + n}) are not a panel-aligned slice of {packedN} packed columns.");
         int kcb = KBlock(k);
         int ncMax = Math.Min(NC, RoundUp(n, NR));
+        GemmKernel g = KernelPath.Set.Gemm;
+        int MC = g.MC;
         int mcMax = Math.Min(MC, RoundUp(m, MR));
         buf.Ensure((long)mcMax * kcb, packedB == null ? (long)ncMax * kcb : 0);
         float* pa = buf.A, pb = buf.B;
-        bool avx = UseAvx;
 
         for (int jc = 0; jc < n; jc += NC)
         {
@@ -153,14 +147,14 @@ internal static unsafe class SgemmKernels
                 bool overwrite = !accumulate && pc == 0;
                 if (packedN > 0) pb = packedB + PanelOffset(0, pc, packedN, k) + (nint)packedCol0 * kc;
                 else if (packedB != null) pb = packedB + PanelOffset(jc, pc, nc, k);
-                else if (v == GemmVariant.NT) PackBT(b, ldb, pc, jc, kc, nc, pb, avx);
-                else PackBN(b, ldb, pc, jc, kc, nc, pb, avx);
+                else if (v == GemmVariant.NT) g.PackBT(b, ldb, pc, jc, kc, nc, pb);
+                else PackBN(b, ldb, pc, jc, kc, nc, pb);
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
                     if (v == GemmVariant.TN) PackAT(a, lda, ic, pc, mc, kc, pa);
-                    else PackAN(a, lda, ic, pc, mc, kc, pa, avx);
-                    Macro(mc, nc, kc, pa, pb, c + ic * ldc + jc, ldc, overwrite, buf.Tile, avx);
+                    else g.PackAN(a, lda, ic, pc, mc, kc, pa);
+                    Macro(g, mc, nc, kc, pa, pb, c + ic * ldc + jc, ldc, overwrite, buf.Tile);
                 }
             }
         }
@@ -182,7 +176,7 @@ internal static unsafe class SgemmKernels
     public static void PackBSliced(int n, int k, float* b, nint ldb, float* dst)
     {
         for (int pc = 0; pc < k; pc += SliceWidth)
-            PackBN(b, ldb, pc, 0, Math.Min(SliceWidth, k - pc), n, dst + (nint)RoundUp(n, NR) * pc, UseAvx);
+            PackBN(b, ldb, pc, 0, Math.Min(SliceWidth, k - pc), n, dst + (nint)RoundUp(n, NR) * pc);
     }
 
     /// <summary>
@@ -208,16 +202,33 @@ internal static unsafe class SgemmKernels
     public static void LogitsSliced(SgemmBuffers buf, int rows, int V, int K, float* x, nint ldx, float* packedWT,
         float* g, nint sliceStride)
     {
+        float* pa = PackLogitsInput(buf, rows, K, x, ldx);
+        LogitsSlices(buf.Tile, pa, rows, V, K, packedWT, g, sliceStride, 0, SliceCount(V));
+    }
+
+    /// <summary>Packs X [rows, K] into buf.A, k block after k block, for <see cref="LogitsSlices"/>; returns buf.A.</summary>
+    public static float* PackLogitsInput(SgemmBuffers buf, int rows, int K, float* x, nint ldx)
+    {
         int kcb = KBlock(K);
         int rowsPadded = RoundUp(rows, MR);
         buf.Ensure((long)rowsPadded * K, 0);
         float* pa = buf.A;
-        bool avx = UseAvx;
+        GemmKernel gk = KernelPath.Set.Gemm;
         for (int pc = 0; pc < K; pc += kcb)
-            PackAN(x, ldx, 0, pc, rows, Math.Min(kcb, K - pc), pa + (nint)rowsPadded * pc, avx);
-        for (int v0 = 0, sl = 0; v0 < V; v0 += SliceWidth, sl++)
+            gk.PackAN(x, ldx, 0, pc, rows, Math.Min(kcb, K - pc), pa + (nint)rowsPadded * pc);
+        return pa;
+    }
+
+    /// <summary>The logits' slices [s0, s1) from X packed by <see cref="PackLogitsInput"/> (tile: a 6x16 scratch tile).</summary>
+    public static void LogitsSlices(float* tile, float* pa, int rows, int V, int K, float* packedWT, float* g, nint sliceStride, int s0, int s1)
+    {
+        int kcb = KBlock(K);
+        int rowsPadded = RoundUp(rows, MR);
+        GemmKernel gk = KernelPath.Set.Gemm;
+        int MC = gk.MC;
+        for (int sl = s0; sl < s1; sl++)
         {
-            int w = Math.Min(SliceWidth, V - v0);
+            int v0 = sl * SliceWidth, w = Math.Min(SliceWidth, V - v0);
             float* block = ColumnBlock(packedWT, V, K, v0, w, out int blockN, out int col0);
             for (int pc = 0; pc < K; pc += kcb)
             {
@@ -225,8 +236,8 @@ internal static unsafe class SgemmKernels
                 float* pb = block + PanelOffset(0, pc, blockN, K) + (nint)col0 * kc;
                 // Blocks of MC rows, so the part of packed X in use stays in L2 beside the slice of W.
                 for (int ic = 0; ic < rows; ic += MC)
-                    Macro(Math.Min(MC, rows - ic), w, kc, pa + (nint)rowsPadded * pc + (nint)ic * kc, pb,
-                        g + sl * sliceStride + ic * SliceWidth, SliceWidth, pc == 0, buf.Tile, avx);
+                    Macro(gk, Math.Min(MC, rows - ic), w, kc, pa + (nint)rowsPadded * pc + (nint)ic * kc, pb,
+                        g + sl * sliceStride + ic * SliceWidth, SliceWidth, pc == 0, tile);
             }
         }
     }
@@ -239,7 +250,8 @@ internal static unsafe class SgemmKernels
     /// it. X [rows, H] has row stride ldx; packedW is W [V, H] packed by <see cref="PackBSliced"/>(H, V); H ≤ NC.
     /// With accumulateDW false, dW = Gᵀ·X (what was there is not read).
     /// Bits: dW is the same as Gemm(TN, V, H, rows, G, X) accumulating into it (the same k blocks of rows in the same
-    /// order); dX sums its V products in blocks of SliceWidth, which depend on V only.
+    /// order); dX sums its V products in blocks of SliceWidth, which depend on V only. <see cref="OutputWeightGradient"/>
+    /// and <see cref="OutputInputGradient"/> do the same in parts, for several threads, with the same bits.
     /// </summary>
     public static void OutputGradients(SgemmBuffers buf, int rows, int V, int H, float* g, nint sliceStride, float* x, nint ldx,
         float* packedW, float* dW, nint lddw, float* dX, nint lddx, bool accumulateDx, bool accumulateDW = true)
@@ -247,9 +259,10 @@ internal static unsafe class SgemmKernels
         if (H > NC) throw new ArgumentException($"H must be at most {NC}, got {H}.", nameof(H));
         int kcb = KBlock(rows);
         int hp = RoundUp(H, NR);
+        GemmKernel gk = KernelPath.Set.Gemm;
+        int MC = gk.MC;
         buf.Ensure((long)SliceWidth * kcb + (long)MC * SliceWidth, PackedBFloats(H, rows));
         float* paT = buf.A, paN = buf.A + (nint)SliceWidth * kcb, pbX = buf.B;
-        bool avx = UseAvx;
         PackB(false, H, rows, x, ldx, pbX);
         for (int v0 = 0, sl = 0; v0 < V; v0 += SliceWidth, sl++)
         {
@@ -259,67 +272,107 @@ internal static unsafe class SgemmKernels
             {
                 int kc = Math.Min(kcb, rows - pc);
                 PackAT(gs, SliceWidth, 0, pc, w, kc, paT);
-                Macro(w, H, kc, paT, pbX + PanelOffset(0, pc, H, rows), dW + v0 * lddw, lddw, !accumulateDW && pc == 0, buf.Tile, avx);
+                Macro(gk, w, H, kc, paT, pbX + PanelOffset(0, pc, H, rows), dW + v0 * lddw, lddw, !accumulateDW && pc == 0, buf.Tile);
             }
             bool overwrite = v0 == 0 && !accumulateDx;
             for (int ic = 0; ic < rows; ic += MC)
             {
                 int mc = Math.Min(MC, rows - ic);
-                PackAN(gs, SliceWidth, ic, 0, mc, w, paN, avx);
-                Macro(mc, H, w, paN, packedW + (nint)hp * v0, dX + ic * lddx, lddx, overwrite, buf.Tile, avx);
+                gk.PackAN(gs, SliceWidth, ic, 0, mc, w, paN);
+                Macro(gk, mc, H, w, paN, packedW + (nint)hp * v0, dX + ic * lddx, lddx, overwrite, buf.Tile);
             }
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Macro(int mc, int nc, int kc, float* pa, float* pb, float* c, nint ldc, bool overwrite, float* tile, bool avx)
+    /// <summary>
+    /// The weight-gradient half of <see cref="OutputGradients"/> for the slices [s0, s1): dW rows of those slices,
+    /// with X [rows, H] already packed by PackB(false, H, rows) at packedX.
+    /// </summary>
+    public static void OutputWeightGradient(SgemmBuffers buf, int rows, int V, int H, float* g, nint sliceStride, float* packedX,
+        float* dW, nint lddw, bool accumulateDW, int s0, int s1)
     {
-        bool wide = avx && UseAvx512;
-        for (int jr = 0; jr < nc;)
+        int kcb = KBlock(rows);
+        GemmKernel gk = KernelPath.Set.Gemm;
+        buf.Ensure((long)SliceWidth * kcb, 0);
+        for (int sl = s0; sl < s1; sl++)
+        {
+            int v0 = sl * SliceWidth, w = Math.Min(SliceWidth, V - v0);
+            float* gs = g + sl * sliceStride;
+            for (int pc = 0; pc < rows; pc += kcb)
+            {
+                int kc = Math.Min(kcb, rows - pc);
+                PackAT(gs, SliceWidth, 0, pc, w, kc, buf.A);
+                Macro(gk, w, H, kc, buf.A, packedX + PanelOffset(0, pc, H, rows), dW + v0 * lddw, lddw, !accumulateDW && pc == 0, buf.Tile);
+            }
+        }
+    }
+
+    /// <summary>The input-gradient half of <see cref="OutputGradients"/> for the rows [r0, r1): every slice in order.</summary>
+    public static void OutputInputGradient(SgemmBuffers buf, int V, int H, float* g, nint sliceStride, float* packedW,
+        float* dX, nint lddx, bool accumulateDx, int r0, int r1)
+    {
+        int hp = RoundUp(H, NR);
+        GemmKernel gk = KernelPath.Set.Gemm;
+        int MC = gk.MC;
+        buf.Ensure((long)MC * SliceWidth, 0);
+        for (int ic = r0; ic < r1; ic += MC)
+        {
+            int mc = Math.Min(MC, r1 - ic);
+            for (int v0 = 0, sl = 0; v0 < V; v0 += SliceWidth, sl++)
+            {
+                int w = Math.Min(SliceWidth, V - v0);
+                gk.PackAN(g + sl * sliceStride, SliceWidth, ic, 0, mc, w, buf.A);
+                Macro(gk, mc, H, w, buf.A, packedW + (nint)hp * v0, dX + ic * lddx, lddx, v0 == 0 && !accumulateDx, buf.Tile);
+            }
+        }
+    }
+
+    /// <summary>
+    /// C[mc, nc] (+)= packed A · packed B for one block: full TileM x TileN tiles through the kernel's Full, the rows
+    /// and columns they leave through its 6x16 Unit (an edge unit on a scratch tile).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Macro(GemmKernel g, int mc, int nc, int kc, float* pa, float* pb, float* c, nint ldc, bool overwrite, float* tile)
+    {
+        int tm = g.TileM, tn = g.TileN;
+        nint aStride = (nint)MR * kc, bStride = (nint)NR * kc;
+        int jr = 0;
+        for (; jr + tn <= nc; jr += tn)
         {
             float* bp = pb + (nint)jr * kc;
-            if (wide && jr + 2 * NR <= nc)
-            {
-                // Two full column panels: 12x32 tiles where two full row panels remain, 6x16 tiles for the rest.
-                int ir = 0;
-                for (; ir + 2 * MR <= mc; ir += 2 * MR)
-                {
-                    float* ap = pa + (nint)ir * kc;
-                    Kernel512(kc, ap, ap + (nint)MR * kc, bp, bp + (nint)NR * kc, c + ir * ldc + jr, ldc, overwrite);
-                }
-                for (; ir < mc; ir += MR)
-                {
-                    Tile(mc, ir, NR, kc, pa, bp, c + jr, ldc, overwrite, tile, avx);
-                    Tile(mc, ir, NR, kc, pa, bp + (nint)NR * kc, c + jr + NR, ldc, overwrite, tile, avx);
-                }
-                jr += 2 * NR;
-                continue;
-            }
+            int ir = 0;
+            for (; ir + tm <= mc; ir += tm)
+                g.Full(kc, pa + (nint)ir * kc, aStride, bp, bStride, c + ir * ldc + jr, ldc, overwrite);
+            if (ir < mc)
+                for (int q = 0; q < tn; q += NR)
+                    for (int i = ir; i < mc; i += MR)
+                        Tile(g, mc, i, NR, kc, pa, bp + (nint)q * kc, c + jr + q, ldc, overwrite, tile);
+        }
+        for (; jr < nc; jr += NR)
+        {
             int nr = Math.Min(NR, nc - jr);
-            for (int ir = 0; ir < mc; ir += MR) Tile(mc, ir, nr, kc, pa, bp, c + jr, ldc, overwrite, tile, avx);
-            jr += NR;
+            float* bp = pb + (nint)jr * kc;
+            for (int ir = 0; ir < mc; ir += MR) Tile(g, mc, ir, nr, kc, pa, bp, c + jr, ldc, overwrite, tile);
         }
     }
 
-    /// <summary>One 6x16 tile at rows ir of C (nr ≤ 16 columns); an edge tile goes through a scratch tile.</summary>
+    /// <summary>One 6x16 unit at rows ir of C (nr ≤ 16 columns); an edge unit goes through a scratch tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile(int mc, int ir, int nr, int kc, float* pa, float* bp, float* c, nint ldc, bool overwrite, float* tile, bool avx)
+    private static void Tile(GemmKernel g, int mc, int ir, int nr, int kc, float* pa, float* bp, float* c, nint ldc, bool overwrite, float* tile)
     {
         int mr = Math.Min(MR, mc - ir);
         float* ap = pa + (nint)ir * kc;
         float* cp = c + ir * ldc;
         if (mr == MR && nr == NR)
         {
-            if (avx) KernelAvx(kc, ap, bp, cp, ldc, overwrite);
-            else KernelPortable(kc, ap, bp, cp, ldc, overwrite);
+            g.Unit(kc, ap, bp, cp, ldc, overwrite);
             return;
         }
-        // Edge tile: same kernel on a full 6x16 scratch tile, so the operation sequence is unchanged.
+        // Edge unit: the same kernel on a full 6x16 scratch tile, so the operation sequence is unchanged.
         if (!overwrite)
             for (int i = 0; i < mr; i++)
                 for (int j = 0; j < nr; j++) tile[i * NR + j] = cp[i * ldc + j];
-        if (avx) KernelAvx(kc, ap, bp, tile, NR, overwrite);
-        else KernelPortable(kc, ap, bp, tile, NR, overwrite);
+        g.Unit(kc, ap, bp, tile, NR, overwrite);
         for (int i = 0; i < mr; i++)
             for (int j = 0; j < nr; j++) cp[i * ldc + j] = tile[i * NR + j];
     }
@@ -328,7 +381,7 @@ internal static unsafe class SgemmKernels
 
     /// <summary>6x16 tile: C (= or +=) sum over p of a[p*6+i]·b[p*16+j]; accumulates in registers from zero over kc.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KernelAvx(int kc, float* a, float* b, float* c, nint ldc, bool overwrite)
+    internal static void UnitAvx2(int kc, float* a, float* b, float* c, nint ldc, bool overwrite)
     {
         float* c0 = c, c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
         Sse.Prefetch0(c0); Sse.Prefetch0(c0 + 15);
@@ -420,9 +473,17 @@ internal static unsafe class SgemmKernels
         }
     }
 
+    /// <summary>The avx2 path's full tile: one 6x16 unit.</summary>
+    internal static void FullAvx2(int kc, float* a, nint aStride, float* b, nint bStride, float* c, nint ldc, bool overwrite)
+        => UnitAvx2(kc, a, b, c, ldc, overwrite);
+
+    /// <summary>The avx512 path's full tile: 12x32 from two A panels and two B panels.</summary>
+    internal static void Full512(int kc, float* a, nint aStride, float* b, nint bStride, float* c, nint ldc, bool overwrite)
+        => Kernel512(kc, a, a + aStride, b, b + bStride, c, ldc, overwrite);
+
     /// <summary>
     /// 12x32 tile on 512-bit registers: four 6x16 tiles at once, from two packed A panels (a0, a1: rows 0-5, 6-11) and
-    /// two packed B panels (b0, b1: columns 0-15, 16-31) in <see cref="KernelAvx"/>'s layout. Every element is the same
+    /// two packed B panels (b0, b1: columns 0-15, 16-31) in <see cref="UnitAvx2"/>'s layout. Every element is the same
     /// chain as there (from zero, one FMA per p in order, then stored or added to C), so the bits are the same.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -502,35 +563,93 @@ internal static unsafe class SgemmKernels
         }
     }
 
-    /// <summary>Portable 6x16 kernel (Vector128, accelerated or software-emulated) over the same packed layout.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KernelPortable(int kc, float* a, float* b, float* c, nint ldc, bool overwrite)
+    /// <summary>The v128 path's tile: one 6x16 unit.</summary>
+    internal static void Full128(int kc, float* a, nint aStride, float* b, nint bStride, float* c, nint ldc, bool overwrite)
+        => Unit128(kc, a, b, c, ldc, overwrite);
+
+    /// <summary>
+    /// 6x16 unit on 128-bit vectors as two 6x8 halves (12 accumulators, 2 B registers and a broadcast: 15 registers,
+    /// which fit x86's 16 xmm; ARM64 has 32). Vector128.FusedMultiplyAdd is one instruction on ARM64 and on x86 with
+    /// FMA; elsewhere the runtime emulates it exactly, slowly.
+    /// </summary>
+    internal static void Unit128(int kc, float* a, float* b, float* c, nint ldc, bool overwrite)
     {
-        Vector128<float>* acc = stackalloc Vector128<float>[MR * 4];
-        for (int i = 0; i < MR * 4; i++) acc[i] = Vector128<float>.Zero;
+        Half128(kc, a, b, c, ldc, overwrite);
+        Half128(kc, a, b + 8, c + 8, ldc, overwrite);
+    }
+
+    /// <summary>Columns [0, 8) of a 6x16 unit whose B panel starts at b (16 floats per p).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Half128(int kc, float* a, float* b, float* c, nint ldc, bool overwrite)
+    {
+        Vector128<float> x00 = default, x01 = default, x10 = default, x11 = default, x20 = default, x21 = default;
+        Vector128<float> x30 = default, x31 = default, x40 = default, x41 = default, x50 = default, x51 = default;
         for (int p = 0; p < kc; p++)
         {
-            Vector128<float> b0 = Vector128.Load(b), b1 = Vector128.Load(b + 4), b2 = Vector128.Load(b + 8), b3 = Vector128.Load(b + 12);
-            for (int i = 0; i < MR; i++)
-            {
-                Vector128<float> av = Vector128.Create(a[i]);
-                Vector128<float>* r = acc + i * 4;
-                r[0] += av * b0;
-                r[1] += av * b1;
-                r[2] += av * b2;
-                r[3] += av * b3;
-            }
+            Vector128<float> b0 = Vector128.Load(b), b1 = Vector128.Load(b + 4);
+            Vector128<float> av = Vector128.Create(a[0]);
+            x00 = Vector128.FusedMultiplyAdd(av, b0, x00); x01 = Vector128.FusedMultiplyAdd(av, b1, x01);
+            av = Vector128.Create(a[1]);
+            x10 = Vector128.FusedMultiplyAdd(av, b0, x10); x11 = Vector128.FusedMultiplyAdd(av, b1, x11);
+            av = Vector128.Create(a[2]);
+            x20 = Vector128.FusedMultiplyAdd(av, b0, x20); x21 = Vector128.FusedMultiplyAdd(av, b1, x21);
+            av = Vector128.Create(a[3]);
+            x30 = Vector128.FusedMultiplyAdd(av, b0, x30); x31 = Vector128.FusedMultiplyAdd(av, b1, x31);
+            av = Vector128.Create(a[4]);
+            x40 = Vector128.FusedMultiplyAdd(av, b0, x40); x41 = Vector128.FusedMultiplyAdd(av, b1, x41);
+            av = Vector128.Create(a[5]);
+            x50 = Vector128.FusedMultiplyAdd(av, b0, x50); x51 = Vector128.FusedMultiplyAdd(av, b1, x51);
             a += MR;
             b += NR;
         }
-        for (int i = 0; i < MR; i++)
+        Store128(c, x00, x01, overwrite);
+        Store128(c + ldc, x10, x11, overwrite);
+        Store128(c + 2 * ldc, x20, x21, overwrite);
+        Store128(c + 3 * ldc, x30, x31, overwrite);
+        Store128(c + 4 * ldc, x40, x41, overwrite);
+        Store128(c + 5 * ldc, x50, x51, overwrite);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store128(float* c, Vector128<float> lo, Vector128<float> hi, bool overwrite)
+    {
+        if (!overwrite) { lo = Vector128.Load(c) + lo; hi = Vector128.Load(c + 4) + hi; }
+        lo.Store(c);
+        hi.Store(c + 4);
+    }
+
+    /// <summary>The scalar path's tile: one 6x16 unit.</summary>
+    internal static void FullScalar(int kc, float* a, nint aStride, float* b, nint bStride, float* c, nint ldc, bool overwrite)
+        => UnitScalar(kc, a, b, c, ldc, overwrite);
+
+    /// <summary>6x16 unit one element at a time, each a chain of MathF.FusedMultiplyAdd in k order (4 rows at once).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void UnitScalar(int kc, float* a, float* b, float* c, nint ldc, bool overwrite)
+    {
+        for (int j = 0; j < NR; j++)
         {
-            float* ci = c + i * ldc;
-            for (int q = 0; q < 4; q++)
+            float* bj = b + j;
+            float x0 = 0, x1 = 0, x2 = 0, x3 = 0, x4 = 0, x5 = 0;
+            float* ap = a;
+            for (int p = 0; p < kc; p++)
             {
-                Vector128<float> v = acc[i * 4 + q];
-                if (!overwrite) v = Vector128.Load(ci + 4 * q) + v;
-                v.Store(ci + 4 * q);
+                float bv = bj[(nint)p * NR];
+                x0 = MathF.FusedMultiplyAdd(ap[0], bv, x0);
+                x1 = MathF.FusedMultiplyAdd(ap[1], bv, x1);
+                x2 = MathF.FusedMultiplyAdd(ap[2], bv, x2);
+                x3 = MathF.FusedMultiplyAdd(ap[3], bv, x3);
+                x4 = MathF.FusedMultiplyAdd(ap[4], bv, x4);
+                x5 = MathF.FusedMultiplyAdd(ap[5], bv, x5);
+                ap += MR;
+            }
+            float* cj = c + j;
+            if (overwrite)
+            {
+                cj[0] = x0; cj[ldc] = x1; cj[2 * ldc] = x2; cj[3 * ldc] = x3; cj[4 * ldc] = x4; cj[5 * ldc] = x5;
+            }
+            else
+            {
+                cj[0] += x0; cj[ldc] += x1; cj[2 * ldc] += x2; cj[3 * ldc] += x3; cj[4 * ldc] += x4; cj[5 * ldc] += x5;
             }
         }
     }
@@ -539,7 +658,7 @@ internal static unsafe class SgemmKernels
 
     /// <summary>Packs B[pc:pc+kc, jc:jc+nc] of a row-major [k,n] B into 16-column panels (p-major, 16 floats per p).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackBN(float* b, nint ldb, int pc, int jc, int kc, int nc, float* dst, bool avx)
+    private static void PackBN(float* b, nint ldb, int pc, int jc, int kc, int nc, float* dst)
     {
         for (int jp = 0; jp < nc; jp += NR)
         {
@@ -551,8 +670,10 @@ internal static unsafe class SgemmKernels
                 for (int p = 0; p < kc; p++)
                 {
                     float* sp = s + p * ldb;
-                    Vector256.Store(Vector256.Load(sp), d);
-                    Vector256.Store(Vector256.Load(sp + 8), d + 8);
+                    Vector128.Store(Vector128.Load(sp), d);
+                    Vector128.Store(Vector128.Load(sp + 4), d + 4);
+                    Vector128.Store(Vector128.Load(sp + 8), d + 8);
+                    Vector128.Store(Vector128.Load(sp + 12), d + 12);
                     d += NR;
                 }
             }
@@ -568,10 +689,14 @@ internal static unsafe class SgemmKernels
                 }
             }
         }
-        _ = avx;
     }
 
-    /// <summary>Packs op(B)[pc:pc+kc, jc:jc+nc] where B is stored row-major [n,k] (NT), using 8x8 transposes.</summary>
+    /// <summary>Packs op(B)[pc:pc+kc, jc:jc+nc] where B is stored row-major [n,k] (NT), using 8x8 AVX transposes.</summary>
+    internal static void PackBTAvx2(float* b, nint ldb, int pc, int jc, int kc, int nc, float* dst) => PackBT(b, ldb, pc, jc, kc, nc, dst, true);
+
+    /// <summary><see cref="PackBTAvx2"/> one element at a time.</summary>
+    internal static void PackBTPortable(float* b, nint ldb, int pc, int jc, int kc, int nc, float* dst) => PackBT(b, ldb, pc, jc, kc, nc, dst, false);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackBT(float* b, nint ldb, int pc, int jc, int kc, int nc, float* dst, bool avx)
     {
@@ -610,7 +735,12 @@ internal static unsafe class SgemmKernels
         }
     }
 
-    /// <summary>Packs A[ic:ic+mc, pc:pc+kc] of a row-major [m,k] A (NN, NT) into 6-row panels (6 floats per p).</summary>
+    /// <summary>Packs A[ic:ic+mc, pc:pc+kc] of a row-major [m,k] A (NN, NT) into 6-row panels (6 floats per p), with AVX transposes.</summary>
+    internal static void PackANAvx2(float* a, nint lda, int ic, int pc, int mc, int kc, float* dst) => PackAN(a, lda, ic, pc, mc, kc, dst, true);
+
+    /// <summary><see cref="PackANAvx2"/> one element at a time.</summary>
+    internal static void PackANPortable(float* a, nint lda, int ic, int pc, int mc, int kc, float* dst) => PackAN(a, lda, ic, pc, mc, kc, dst, false);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackAN(float* a, nint lda, int ic, int pc, int mc, int kc, float* dst, bool avx)
     {

@@ -68,7 +68,8 @@ public sealed record TrainingOptions
     public InitScheme Init { get; init; } = InitScheme.Book;
     public float InitRange { get; init; } = 0.1f;
     public int Seed { get; init; } = 42;
-    public int Threads { get; init; } = Math.Max(1, Math.Min(Environment.ProcessorCount, 2));
+    /// <summary>Threads, 1 to 256; by default the number of cores (every count gives the same bits).</summary>
+    public int Threads { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, RnnLm.Tensors.WorkerTeam.MaxThreads);
     /// <summary>Validate (and checkpoint) every this many steps, and not at epoch ends; 0: at the end of each epoch only.</summary>
     public int ValidEvery { get; init; } = 0;
     /// <summary>Fraction of the training text held out for validation when no validation file is given.</summary>
@@ -105,7 +106,8 @@ public sealed record TrainingOptions
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"--dropout must be in [0, 1), got {Dropout}.", nameof(Dropout));
         if (!(WeightDropout >= 0 && WeightDropout < 1)) throw new ArgumentException($"--weight-dropout must be in [0, 1), got {WeightDropout}.", nameof(WeightDropout));
         Check.Positive(InitRange, "--init-range");
-        if (Threads < 1 || Threads > 64) throw new ArgumentException($"--threads must be in 1..64, got {Threads}.", nameof(Threads));
+        if (Threads < 1 || Threads > RnnLm.Tensors.WorkerTeam.MaxThreads)
+            throw new ArgumentException($"--threads must be in 1..{RnnLm.Tensors.WorkerTeam.MaxThreads}, got {Threads}.", nameof(Threads));
         if (ValidEvery < 0) throw new ArgumentException($"--valid-every must be 0 or positive, got {ValidEvery}.", nameof(ValidEvery));
         if (!(ValidFraction > 0 && ValidFraction < 1)) throw new ArgumentException($"--valid-fraction must be in (0, 1), got {ValidFraction}.", nameof(ValidFraction));
     }

@@ -317,18 +317,18 @@ public class CellAllocationTests
 }
 
 /// <summary>
-/// Seeded training steps give the same weights on the 512-bit paths (SGEMM's 12x32 kernel, FastMath's 16 lanes)
-/// as on the 256-bit ones, for every cell. Runs alone: it switches kernels for the whole process.
+/// Seeded training steps give the same weights on every kernel path the CPU can run (avx512, avx2, v128, scalar) and
+/// on 1 to 4 threads, for every cell. Runs alone: it switches kernels for the whole process.
 /// </summary>
 [Collection(nameof(RnnLm.Tests.Tensors.SgemmCollection))]
 public class KernelPathTests
 {
-    private static float[][] Train(CellType cell)
+    private static float[][] Train(CellType cell, int threads)
     {
         const int vocab = 200, batch = 24, steps = 9;
-        using var model = new RecurrentLanguageModel(new ModelConfig(vocab, 40, 48, 2, Dropout: 0.1f, Cell: cell), threads: 2);
+        using var model = new RecurrentLanguageModel(new ModelConfig(vocab, 40, 48, 2, Dropout: 0.1f, Cell: cell), threads);
         Initialization.Apply(model, InitScheme.Book, new Rng(8));
-        using var opt = new AdamW(model.Parameters(), threads: 2);
+        using var opt = new AdamW(model.Parameters(), threads: threads);
         var rng = new Rng(4);
         var x = new int[batch * steps];
         var y = new int[batch * steps];
@@ -337,6 +337,7 @@ public class KernelPathTests
             for (int i = 0; i < x.Length; i++) { x[i] = rng.NextInt(vocab); y[i] = rng.NextInt(vocab); }
             opt.ZeroGrad();
             model.ForwardBackward(x, y, batch, steps);
+            GradientClipping.ClipByGlobalNorm(opt.Parameters, 0.5);
             opt.Step();
         }
         return model.Parameters().Select(p => p.Value.Data.ToArray()).ToArray();
@@ -346,22 +347,16 @@ public class KernelPathTests
     [InlineData(CellType.Elman)]
     [InlineData(CellType.Gru)]
     [InlineData(CellType.Lstm)]
-    public void The512BitPathsGiveTheSameWeights(CellType cell)
+    public void EveryPathAndThreadCountGivesTheSameWeights(CellType cell)
     {
-        bool gemm = SgemmKernels.UseAvx512, math = FastMath.UseAvx512;
-        try
-        {
-            var wide = Train(cell);
-            SgemmKernels.UseAvx512 = false;
-            FastMath.UseAvx512 = false;
-            var narrow = Train(cell);
-            for (int i = 0; i < wide.Length; i++)
-                Assert.True(wide[i].AsSpan().SequenceEqual(narrow[i]), $"parameter {i} of the {cell} model differs between the 512- and 256-bit paths");
-        }
-        finally
-        {
-            SgemmKernels.UseAvx512 = gemm;
-            FastMath.UseAvx512 = math;
-        }
+        var first = RnnLm.Tests.Tensors.KernelPaths.With(KernelPath.Supported[0], () => Train(cell, 2));
+        foreach (string path in KernelPath.Supported)
+            foreach (int threads in path == KernelPath.Supported[0] ? new[] { 1, 3, 4 } : new[] { 1, 2 })
+            {
+                var got = RnnLm.Tests.Tensors.KernelPaths.With(path, () => Train(cell, threads));
+                for (int i = 0; i < first.Length; i++)
+                    Assert.True(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(first[i]).SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(got[i])),
+                        $"parameter {i} of the {cell} model differs between {KernelPath.Supported[0]} on 2 threads and {path} on {threads}");
+            }
     }
 }

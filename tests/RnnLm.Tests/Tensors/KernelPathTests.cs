@@ -12,10 +12,12 @@ public class KernelPathChoiceTests
     public void EveryPathIsEitherRunOrRefusedWithTheCpusFeatures()
     {
         string before = KernelPath.Current;
-        Assert.Equal(KernelPath.Supported[0], before);
+        Assert.Equal(KernelPathFromEnvironment.Requested ?? KernelPath.Supported[0], before);
+        Assert.Equal(new[] { "avx512", "avx2", "v128", "scalar" }, KernelPath.All);
+        Assert.Contains("scalar", KernelPath.Supported);
         try
         {
-            foreach (var path in new[] { "avx512", "avx2" })
+            foreach (var path in KernelPath.All)
             {
                 if (KernelPath.Supported.Contains(path))
                 {
@@ -27,6 +29,7 @@ public class KernelPathChoiceTests
                     var e = Assert.Throws<ArgumentException>(() => KernelPath.Force(path));
                     Assert.Contains(path, e.Message);
                     Assert.Contains(KernelPath.CpuModel, e.Message);
+                    Assert.Contains(KernelPath.CpuFeatures, e.Message);
                 }
             }
             var bad = Assert.Throws<ArgumentException>(() => KernelPath.Force("neon"));
@@ -34,23 +37,31 @@ public class KernelPathChoiceTests
         }
         finally
         {
-            if (before != "portable") KernelPath.Force(before);
+            KernelPath.Force(before);
         }
     }
 
     [Fact]
-    public void BenchNamesTheCpuAndPathAndTheEnvironmentForcesOrRefusesOne()
+    public void BenchNamesTheCpuPathAndThreadsAndTheEnvironmentForcesOrRefusesOne()
     {
-        var run = CliRunner.RunWith(new Dictionary<string, string> { ["RNNLM_KERNELS"] = "avx2" },
-            "bench", "--config", "custom", "--vocab", "50", "--emb", "8", "--layers", "1", "--batch", "4", "--ctx", "5", "--steps", "1");
-        if (KernelPath.Supported.Contains("avx2"))
+        var run = CliRunner.RunWith(new Dictionary<string, string> { ["RNNLM_KERNELS"] = "scalar" },
+            "bench", "--config", "custom", "--vocab", "50", "--emb", "8", "--layers", "1", "--batch", "4", "--ctx", "5", "--steps", "1",
+            "--threads", "3");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var json = JsonDocument.Parse(run.Out.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal("scalar", json.GetProperty("kernels").GetString());
+        Assert.Equal(KernelPath.CpuModel, json.GetProperty("cpu").GetString());
+        Assert.Equal(3, json.GetProperty("threads").GetInt32());
+
+        // A path the CPU cannot run: .NET's DOTNET_EnableAVX512=0 / DOTNET_EnableAVX2=0 hide those instruction sets.
+        foreach (var (path, knob) in new[] { ("avx512", "DOTNET_EnableAVX512"), ("avx2", "DOTNET_EnableAVX2") })
         {
-            Assert.True(run.ExitCode == 0, run.ToString());
-            var json = JsonDocument.Parse(run.Out.Trim().Split('\n')[^1]).RootElement;
-            Assert.Equal("avx2", json.GetProperty("kernels").GetString());
-            Assert.Equal(KernelPath.CpuModel, json.GetProperty("cpu").GetString());
+            var refused = CliRunner.RunWith(new Dictionary<string, string> { ["RNNLM_KERNELS"] = path, [knob] = "0" }, "bench", "--steps", "1");
+            Assert.True(refused.ExitCode == 2, refused.ToString());
+            Assert.Contains($"kernel path '{path}' needs", refused.Err);
+            Assert.Contains("features:", refused.Err);
+            Assert.DoesNotContain("   at ", refused.Err);
         }
-        else Assert.True(run.ExitCode != 0 && run.Err.Contains("avx2"), run.ToString());
         var bogus = CliRunner.RunWith(new Dictionary<string, string> { ["RNNLM_KERNELS"] = "sse9" }, "bench", "--steps", "1");
         Assert.True(bogus.ExitCode == 2 && bogus.Err.Contains("RNNLM_KERNELS") && bogus.Err.Contains("sse9"), bogus.ToString());
         Assert.DoesNotContain("   at ", bogus.Err);

@@ -54,15 +54,14 @@ public sealed class SlicedOutputLayerTests
     }
 
     [Theory]
-    [InlineData(1000, 17, true)]
-    [InlineData(1000, 999, false)]
-    [InlineData(480, 250, true)]
-    [InlineData(250, 3, true)]     // one segment
-    public void SegmentedRowIsTheSameBitsAsTheContiguousRow(int n, int target, bool wide)
+    [InlineData(1000, 17)]
+    [InlineData(1000, 999)]
+    [InlineData(480, 250)]
+    [InlineData(250, 3)]     // one segment
+    public void SegmentedRowIsTheSameBitsAsTheContiguousRow(int n, int target)
     {
-        bool saved = FastMath.UseAvx512;
-        FastMath.UseAvx512 = wide && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
-        try
+        foreach (var path in KernelPath.Supported)
+        KernelPaths.With(path, () =>
         {
             var logits = Random(n, 3, 6f);
             var bias = Random(n, 4, 0.5f);
@@ -90,11 +89,7 @@ public sealed class SlicedOutputLayerTests
             }
             for (int i = 0; i < seg.Length; i++)
                 if (i % stride >= S || i / stride * S + i % stride >= n) Assert.Equal(777f, seg[i]);
-        }
-        finally
-        {
-            FastMath.UseAvx512 = saved;
-        }
+        });
     }
 
     [Theory]
@@ -148,6 +143,51 @@ public sealed class SlicedOutputLayerTests
         gemm.OutputGradients(rows, sliced, rows * S, x, h, packed, dW2, h, dX2, h, accumulateDx: true);
         for (int i = 0; i < dX2.Length; i++)
             Assert.True(Math.Abs(dX2[i] - start[i] - dX[i]) <= 1e-5f * (1 + Math.Abs(dX[i])), $"accumulated dX [{i}]");
+    }
+
+    /// <summary>
+    /// The sliced logits and the gradient multiplies split over 2 to 4 threads (by slices, and dX by rows) and run on
+    /// every kernel path give the bits of one thread: overwriting and accumulating, with partial tiles and slices.
+    /// </summary>
+    [Theory]
+    [InlineData(50, 1000, 40)]
+    [InlineData(13, 500, 128)]
+    [InlineData(200, 2000, 20)]
+    public void SlicedCallsGiveTheSameBitsOnEveryPathAndThreadCount(int rows, int v, int h)
+    {
+        var x = Random(rows * h, 21);
+        var w = Random(v * h, 22);
+        var g = Random(Slices(v) * rows * S, 23);
+        (float[] Logits, float[] DW, float[] DX, float[] DWOver, float[] DXAcc) Run(int threads)
+        {
+            using var gemm = new SgemmEngine(threads);
+            using var wT = new PackedMatrix();
+            wT.Pack(transposed: true, v, h, w, h);
+            using var packed = new PackedMatrix();
+            packed.PackSliced(h, v, w, h);
+            var logits = new float[Slices(v) * rows * S];
+            gemm.LogitsSliced(rows, x, h, wT, logits, rows * S);
+            var dW = Random(v * h, 24);
+            var dX = Random(rows * h, 25);
+            gemm.OutputGradients(rows, g, rows * S, x, h, packed, dW, h, dX, h, accumulateDx: false);
+            var dWOver = Random(v * h, 26);
+            var dXAcc = Random(rows * h, 27);
+            gemm.OutputGradients(rows, g, rows * S, x, h, packed, dWOver, h, dXAcc, h, accumulateDx: true, accumulateDW: false);
+            return (logits, dW, dX, dWOver, dXAcc);
+        }
+        var want = KernelPaths.With(KernelPath.Supported[0], () => Run(1));
+        foreach (var path in KernelPath.Supported)
+            foreach (int threads in new[] { 1, 2, 3, 4 })
+            {
+                var got = KernelPaths.With(path, () => Run(threads));
+                string what = $"{path}, {threads} threads";
+                for (int r = 0; r < rows; r++)
+                    for (int c = 0; c < v; c++) SameBits(At(want.Logits, rows, r, c), At(got.Logits, rows, r, c), $"logit [{r},{c}] {what}");
+                for (int i = 0; i < want.DW.Length; i++) SameBits(want.DW[i], got.DW[i], $"dW [{i}] {what}");
+                for (int i = 0; i < want.DX.Length; i++) SameBits(want.DX[i], got.DX[i], $"dX [{i}] {what}");
+                for (int i = 0; i < want.DWOver.Length; i++) SameBits(want.DWOver[i], got.DWOver[i], $"overwritten dW [{i}] {what}");
+                for (int i = 0; i < want.DXAcc.Length; i++) SameBits(want.DXAcc[i], got.DXAcc[i], $"accumulated dX [{i}] {what}");
+            }
     }
 
     [Fact]
