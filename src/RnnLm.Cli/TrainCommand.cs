@@ -218,10 +218,14 @@ public static class TrainCommand
         {
             string plot = Path.Combine(outDir, ModelDirectory.PlotFile);
             LossPlot.Write(Path.Combine(outDir, ModelDirectory.MetricsFile), plot);
-            var best = Checkpoint.Load(Path.Combine(outDir, ModelDirectory.BestFile)).Header;
+            var best = Checkpoint.Load(ModelDirectory.CheckpointIn(outDir)).Header;
             var inv = CultureInfo.InvariantCulture;
-            Console.WriteLine(string.Format(inv, "best valid_loss={0:F4} valid_ppl={1:F2} (step {2}); model: {3}; plot: {4}",
-                best.BestValidLoss, Math.Exp(best.BestValidLoss), best.OptimizerSteps, outDir, plot));
+            if (double.IsFinite(best.BestValidLoss))
+                Console.WriteLine(string.Format(inv, "best valid_loss={0:F4} valid_ppl={1:F2} (step {2}); model: {3}; plot: {4}",
+                    best.BestValidLoss, Math.Exp(best.BestValidLoss), best.OptimizerSteps, outDir, plot));
+            else
+                Console.WriteLine(string.Format(inv, "stopped before a validation finished, at step {0}; model: {1} ({2})",
+                    best.OptimizerSteps, outDir, ModelDirectory.LastFile));
             int n = r.GetValue(Sample);
             if (n > 0)
             {

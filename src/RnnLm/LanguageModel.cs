@@ -87,6 +87,14 @@ public sealed class LanguageModel : IDisposable
         return Train(text, valid, options, outDir, resume: false, progress, cancel);
     }
 
+    /// <summary>As <see cref="Train(TrainingOptions, string, Action{TrainingProgress}?, CancellationToken)"/>, reporting
+    /// through an IProgress (called on the training thread, after every step and every validation).</summary>
+    public static LanguageModel Train(TrainingOptions options, string outDir, IProgress<TrainingProgress> progress, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        return Train(options, outDir, progress.Report, cancel);
+    }
+
     /// <summary>
     /// Continues the run in outDir from its last.ckpt, on the data, sizes and recipe it was started with; each bound
     /// or thread count given replaces the run's. With <paramref name="cell"/>, a run of another cell is refused.

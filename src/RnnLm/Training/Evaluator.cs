@@ -10,7 +10,8 @@ public static class Evaluator
     /// Mean loss per predicted token and the number of tokens. In stream mode the hidden state is carried from
     /// each window to the next, as in training (the standard protocol for PTB perplexity).
     /// </summary>
-    public static (double MeanLoss, long Tokens) Evaluate(RecurrentLanguageModel model, BatchDataset data)
+    /// <exception cref="OperationCanceledException"><paramref name="cancel"/> was cancelled (checked before each batch).</exception>
+    public static (double MeanLoss, long Tokens) Evaluate(RecurrentLanguageModel model, BatchDataset data, CancellationToken cancel = default)
     {
         bool wasTraining = model.Training;
         model.Eval();
@@ -23,6 +24,7 @@ public static class Evaluator
             var batch = data.CreateBatch();
             for (int i = 0; i < data.BatchCount; i++)
             {
+                cancel.ThrowIfCancellationRequested();
                 data.Fill(0, i, batch);
                 int len = model.StateLength(batch.BatchSize);
                 if (state.Length != len) { state = new float[len]; next = new float[len]; stateBatch = -1; }

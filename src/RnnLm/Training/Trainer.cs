@@ -121,7 +121,7 @@ public sealed class Trainer : IDisposable
                     { Fraction = RunProgress(_state.ElapsedSeconds) });
                 if (_options.ValidEvery > 0 && _optimizer.StepCount % _options.ValidEvery == 0)
                 {
-                    ValidateAndSave();
+                    ValidateAndSave(cancel);
                     validatedHere = true;
                 }
                 if (cancel.IsCancellationRequested
@@ -141,12 +141,12 @@ public sealed class Trainer : IDisposable
                 // With --valid-every, validation follows the step count only (fewer pauses in a long run).
                 if (_options.ValidEvery == 0)
                 {
-                    ValidateAndSave();
+                    ValidateAndSave(cancel);
                     validatedHere = true;
                 }
             }
         }
-        if (!validatedHere) ValidateAndSave();
+        if (!validatedHere) ValidateAndSave(cancel);
         return _state;
     }
 
@@ -209,19 +209,29 @@ public sealed class Trainer : IDisposable
     /// counts (and goes to best.ckpt); without validation data the average does. last.ckpt holds the trained
     /// weights and the average.
     /// </summary>
-    private void ValidateAndSave()
+    private void ValidateAndSave(CancellationToken cancel)
     {
         double? valid = null, validTrained = null, validAveraged = null;
         bool best = false;
         bool averaged = _average is { Count: > 0 }, useAverage = averaged;
         if (_valid != null)
         {
-            valid = validTrained = Evaluator.Evaluate(_model, _valid).MeanLoss;
-            if (averaged)
+            try
             {
-                validAveraged = _average!.WithAverage(() => Evaluator.Evaluate(_model, _valid).MeanLoss);
-                useAverage = validAveraged < validTrained;
-                if (useAverage) valid = validAveraged;
+                valid = validTrained = Evaluator.Evaluate(_model, _valid, cancel).MeanLoss;
+                if (averaged)
+                {
+                    validAveraged = _average!.WithAverage(() => Evaluator.Evaluate(_model, _valid, cancel).MeanLoss);
+                    useAverage = validAveraged < validTrained;
+                    if (useAverage) valid = validAveraged;
+                }
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                // Stopped: the validation is dropped, not waited for; last.ckpt is still written, best.ckpt left as it was.
+                SaveLast(averaged);
+                WriteTrainLoss();
+                return;
             }
             if (!double.IsFinite(valid.Value))
                 throw new TrainingDivergedException($"the validation loss became {valid} at step {_optimizer.StepCount}; the last good checkpoint is kept.");
@@ -233,11 +243,7 @@ public sealed class Trainer : IDisposable
                 BadValidations = best ? _state.BadValidations : _state.BadValidations + 1,
             };
         }
-        Directory.CreateDirectory(_outDir);
-        var ckpt = Checkpoint.Capture(_model, _tokenizer, _state, _optimizer, _carriedValid ? _carried : default);
-        if (averaged)
-            foreach (var (name, values) in _average!.Tensors()) ckpt.Parameters[name] = values;
-        ckpt.Save(Path.Combine(_outDir, ModelDirectory.LastFile));
+        var ckpt = SaveLast(averaged);
         if (best || _valid == null)
         {
             if (useAverage)
@@ -269,6 +275,17 @@ public sealed class Trainer : IDisposable
         AppendMetrics(line);
         Progress?.Invoke(new TrainingProgress(_optimizer.StepCount, _state.Epoch, _state.BatchIndex, _train.BatchCount, double.NaN,
             _optimizer.LearningRate, _state.TokensSeen, _state.ElapsedSeconds, 0, valid, best) { Fraction = RunProgress(_state.ElapsedSeconds) });
+    }
+
+    /// <summary>Writes last.ckpt: the trained weights, the optimiser, the carried state and the running average.</summary>
+    private Checkpoint SaveLast(bool averaged)
+    {
+        Directory.CreateDirectory(_outDir);
+        var ckpt = Checkpoint.Capture(_model, _tokenizer, _state, _optimizer, _carriedValid ? _carried : default);
+        if (averaged)
+            foreach (var (name, values) in _average!.Tensors()) ckpt.Parameters[name] = values;
+        ckpt.Save(Path.Combine(_outDir, ModelDirectory.LastFile));
+        return ckpt;
     }
 
     /// <summary>Stops the optimiser's worker thread (the model is the caller's).</summary>
