@@ -13,3 +13,4 @@ run() { # scale filter
 run $((143 * f)) "FullyQualifiedName~ReaderFuzzTests.MutatedCheckpoints"   # 700 inputs per cell in the suite
 run $((250 * f)) "FullyQualifiedName~ReaderFuzzTests.TheCorpusReader"      # 400
 run $((500 * f)) "FullyQualifiedName~ReaderFuzzTests.Tokenizers"           # 200
+run $((100 * f)) "FullyQualifiedName~SafetensorsFormatTests.MutatedTruncated" # 1,000

@@ -175,16 +175,16 @@ public class SafetensorsFormatTests
             var b = (byte[])good.Clone();
             b[inHeader > 0 ? at % headerEnd : at] = value;
             if (!TryRead(b)) refused++;
-        }, iter: 400, seed: "0N0XIzNsQ0O2", threads: 1);
+        }, iter: FuzzBudget.Iter(400), seed: "0N0XIzNsQ0O2", threads: 1);
         // Every truncation is refused.
-        Gen.Int[0, good.Length - 1].Sample(len => Assert.False(TryRead(good.AsSpan(0, len).ToArray())), iter: 150, seed: "0N0XIzNsQ0O2", threads: 1);
+        Gen.Int[0, good.Length - 1].Sample(len => Assert.False(TryRead(good.AsSpan(0, len).ToArray())), iter: FuzzBudget.Iter(150), seed: "0N0XIzNsQ0O2", threads: 1);
         // Header lengths that lie.
         Gen.OneOf(Gen.ULong, Gen.ULong[0, (ulong)good.Length + 16]).Sample(lie =>
         {
             var b = (byte[])good.Clone();
             BinaryPrimitives.WriteUInt64LittleEndian(b, lie);
             if (lie != (ulong)(headerEnd - 8)) Assert.False(TryRead(b));
-        }, iter: 150, seed: "0N0XIzNsQ0O2", threads: 1);
+        }, iter: FuzzBudget.Iter(150), seed: "0N0XIzNsQ0O2", threads: 1);
         // Digits of the header's numbers changed: shapes and offsets that no longer agree.
         var digits = Enumerable.Range(8, headerEnd - 8).Where(i => good[i] is >= (byte)'0' and <= (byte)'9').ToArray();
         Gen.Select(Gen.Int[0, digits.Length - 1], Gen.Int['0', '9']).Sample((i, d) =>
@@ -192,7 +192,7 @@ public class SafetensorsFormatTests
             var b = (byte[])good.Clone();
             b[digits[i]] = (byte)d;
             if (!TryRead(b)) refused++;
-        }, iter: 300, seed: "0N0XIzNsQ0O2", threads: 1);
+        }, iter: FuzzBudget.Iter(300), seed: "0N0XIzNsQ0O2", threads: 1);
         Assert.True(refused > 100, $"only {refused} mutations were refused");
     }
 }
