@@ -174,7 +174,9 @@ public sealed class Checkpoint
                 FilePath = path,
             };
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or JsonException or ArgumentException or FormatException
+        // The bytes are in memory, so an IOException here is the format's (BinaryReader's own checks, such as a string
+        // length that is negative), never the disk's.
+        catch (Exception e) when (e is InvalidDataException or IOException or JsonException or ArgumentException or FormatException
                                       or OverflowException)
         {
             throw new CheckpointException(path, "the checkpoint is not readable: " + e.Message, e);

@@ -72,6 +72,19 @@ public class ReaderFuzzTests
         Assert.True(refused > 0, "some mutations must be refused");
     }
 
+    /// <summary>The inputs coverage-guided fuzzing found (bench/sharpfuzz.sh), kept as regression cases.</summary>
+    [Fact]
+    public void TheCheckpointsFuzzingFoundAreRefusedNamingTheFile()
+    {
+        var found = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fuzz"), "checkpoint-*.ckpt");
+        Assert.NotEmpty(found);
+        foreach (var file in found)
+        {
+            var e = Assert.Throws<CheckpointException>(() => Checkpoint.Load(file).CreateModel().Dispose());
+            Assert.Contains(Path.GetFileName(file), e.Message);
+        }
+    }
+
     [Fact]
     public void TheCorpusReaderTakesTextOrSaysWhyNot()
     {
