@@ -51,7 +51,7 @@ public static class BenchCommand
                         ["impl"] = "rnnlm", ["mode"] = "generate", ["config"] = name, ["cell"] = cellType.Name(),
                         ["cpu"] = KernelPath.CpuModel, ["kernels"] = KernelPath.Current, ["threads"] = g.Threads, ["vocab"] = g.Vocab,
                         ["emb"] = g.Emb, ["hidden"] = g.Hidden, ["layers"] = g.Layers, ["batch"] = 1, ["tokens"] = g.Tokens,
-                        ["generate_tokens_per_s"] = g.TokensPerSecond, ["ms_per_token"] = g.MsPerToken,
+                        ["generate_tokens_per_s"] = Math.Round(g.TokensPerSecond, 1), ["ms_per_token"] = Math.Round(g.MsPerToken, 4),
                     }));
                     continue;
                 }

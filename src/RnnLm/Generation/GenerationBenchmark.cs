@@ -51,6 +51,6 @@ public static class GenerationBenchmark
         }
         double secs = sw.Elapsed.TotalSeconds;
         return new Result(vocab, emb, hidden, layers, tokens, threads, secs,
-            Math.Round(tokens / secs, 1), Math.Round(1000 * secs / tokens, 4), generated);
+            tokens / secs, 1000 * secs / tokens, generated);
     }
 }
