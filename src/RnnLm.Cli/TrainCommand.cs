@@ -189,7 +189,7 @@ public static class TrainCommand
         {
             lm = TrainingProgressView.Run(progress =>
             {
-                if (start != null) return LanguageModel.FineTune(r.GetValue(From)!, o.Data!, o, outDir, o.Valid, fineTune, progress, cancel.Token);
+                if (start != null) return LanguageModel.FineTune(start, o.Data!, o, outDir, o.Valid, fineTune, progress, cancel.Token);
                 if (!resume) return LanguageModel.Train(o, outDir, progress, cancel.Token);
                 // Sizes, data and recipe come from the run itself; only its bounds and threads may change.
                 CellType? cell = r.GetValue(Cell) is string c ? ParseCell(c) : null;

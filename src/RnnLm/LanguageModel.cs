@@ -135,9 +135,17 @@ public sealed class LanguageModel : IDisposable
         string? validPath = null, FineTuning? fineTune = null, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(fromPath);
-        ArgumentException.ThrowIfNullOrWhiteSpace(trainPath);
         CheckFineTuneFolder(fromPath, outDir);
-        var start = Checkpoint.Load(fromPath);
+        return FineTune(Checkpoint.Load(fromPath), trainPath, options, outDir, validPath, fineTune, progress, cancel);
+    }
+
+    /// <summary>As the path overload, from a checkpoint already loaded (its FilePath, when it has one, is only read).</summary>
+    public static LanguageModel FineTune(Checkpoint start, string trainPath, TrainingOptions options, string outDir,
+        string? validPath = null, FineTuning? fineTune = null, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentException.ThrowIfNullOrWhiteSpace(trainPath);
+        if (start.FilePath != null) CheckFineTuneFolder(start.FilePath, outDir);
         fineTune ??= new FineTuning();
         return Train(FineTunedOptions(start, options), outDir, resume: false, progress, cancel,
             (o, tokenizer, idsPath) => TrainingData.FromFiles(o, trainPath, validPath, tokenizer, idsPath, cancel: cancel, fineTune: fineTune),
