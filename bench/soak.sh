@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak: bench/soak.sh MINUTES [OUT_DIR]: trains, validates, checkpoints and generates in turn in one process for
+# Soak: bench/soak.sh MINUTES [OUT_DIR]: trains, validates, checkpoints, generates and serves in turn in one process for
 # MINUTES, logging resident memory, managed heap, open handles and threads every minute (OUT_DIR/soak.jsonl, plotted
 # in OUT_DIR/soak.png). Exits non-zero if, after the first 5 minutes, memory moves by more than 5% or handles or
 # threads grow.

@@ -1,6 +1,8 @@
 // The soak: train (resuming the same run, so checkpoints are written and read), validate, score and generate in
-// turn for MINUTES, in one process, and every minute log its resident memory, managed heap, open file handles
-// and threads (after a full collection). After the first WARMUP minutes, memory may not grow by more than 5% and
+// turn for MINUTES, in one process, and after the first cycle also serve (Kestrel on a loopback port, the model of
+// that cycle, answering the requests each later cycle sends: generate, streamed generate, score, candidates, a bad
+// request). Every minute it logs its resident memory, managed heap, open file handles and threads (after a full
+// collection). After the first WARMUP minutes, memory may not grow by more than 5% and
 // handles and threads may not grow at all (see Judge).
 using System.Diagnostics;
 using System.Globalization;
@@ -8,6 +10,7 @@ using System.Text.Json;
 using RnnLm;
 using RnnLm.Data;
 using RnnLm.Generation;
+using RnnLm.Server;
 using RnnLm.Training;
 
 if (args.Length == 3 && args[0] == "--verdict")
@@ -39,6 +42,7 @@ var clock = Stopwatch.StartNew();
 double nextSample = 0;
 long steps = 0;
 int cycles = 0;
+Serving? server = null;
 using var log = new StreamWriter(Path.Combine(outDir, "soak.jsonl"));
 while (true)
 {
@@ -60,8 +64,11 @@ while (true)
         if (text.Length == 0) throw new InvalidOperationException("generation returned nothing");
     }
     using (var loaded = LanguageModel.Load(run)) loaded.Evaluate(held[..1000]);
+    server ??= await Serving.StartAsync(run);
+    await server.ExchangeAsync(cycles);
     cycles++;
 }
+if (server != null) await server.DisposeAsync();
 
 return Judge(samples, outDir, warmup);
 
@@ -133,5 +140,53 @@ internal sealed record Sample(double Minute, int Cycles, long Steps, double RssM
             handles = targets.Count - assemblies;
         }
         return new Sample(Math.Round(minute, 2), cycles, steps, p.WorkingSet64 / 1e6, GC.GetTotalMemory(false) / 1e6, handles, p.Threads.Count, assemblies);
+    }
+}
+
+/// <summary>A server for the soak's cycles: one app and one client for the whole run, as a deployment would have.</summary>
+internal sealed class Serving : IAsyncDisposable
+{
+    private readonly Microsoft.AspNetCore.Builder.WebApplication _app;
+    private readonly HttpClient _client;
+
+    private Serving(Microsoft.AspNetCore.Builder.WebApplication app, HttpClient client) { _app = app; _client = client; }
+
+    public static async Task<Serving> StartAsync(string modelDir)
+    {
+        var models = new ModelRegistry();
+        models.Add("soak", LanguageModel.Load(modelDir));
+        var app = RnnLmHost.Build(models, "http://127.0.0.1:0", logging: _ => { });
+        await app.StartAsync();
+        var client = new HttpClient { BaseAddress = new Uri(RnnLmHost.Addresses(app)[0]) };
+        app.Lifetime.ApplicationStopped.Register(models.Dispose);
+        return new Serving(app, client);
+    }
+
+    /// <summary>One round of requests; throws if any reply is not the one expected.</summary>
+    public async Task ExchangeAsync(int cycle)
+    {
+        await Expect("/v1/generate", $$"""{"prompt": "ROMEO:", "max_tokens": 100, "seed": {{cycle}}}""", 200);
+        await Expect("/v1/generate", $$"""{"prompt": "JULIET:", "max_tokens": 100, "stream": true, "seed": {{cycle}}}""", 200);
+        await Expect("/v1/score", """{"text": "To be, or not to be, that is the question."}""", 200);
+        await Expect("/v1/candidates", """{"prompt": "KING", "k": 5}""", 200);
+        await Expect("/v1/generate", """{"prompt": "x", "max_tokens": -1}""", 400);
+        using var health = await _client.GetAsync("/healthz");
+        if (!health.IsSuccessStatusCode) throw new InvalidOperationException($"/healthz answered {(int)health.StatusCode}");
+    }
+
+    private async Task Expect(string path, string json, int status)
+    {
+        using var body = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        using var reply = await _client.PostAsync(path, body);
+        string text = await reply.Content.ReadAsStringAsync();
+        if ((int)reply.StatusCode != status || text.Length == 0)
+            throw new InvalidOperationException($"{path} answered {(int)reply.StatusCode} (expected {status}): {text}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
     }
 }

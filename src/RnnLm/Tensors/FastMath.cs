@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace RnnLm.Tensors;
 
@@ -243,43 +244,151 @@ public static class FastMath
     internal static unsafe float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         if (x.Length != y.Length) throw new ArgumentException($"x has {x.Length} elements, y has {y.Length}.", nameof(y));
+        float dot;
         fixed (float* px = x, py = y)
-            return KernelPath.Set.Width switch
-            {
-                16 => Dot<Lanes512>(px, py, x.Length),
-                8 => Dot<Lanes256>(px, py, x.Length),
-                4 => Dot<Lanes128>(px, py, x.Length),
-                _ => Dot<Lanes1>(px, py, x.Length),
-            };
+            DotRows(px, py, x.Length, 1, x.Length, &dot, false);
+        return dot;
+    }
+
+    /// <summary>
+    /// c[j] (+)= Dot(x, row j of y) for j in [0, rows), rows of k elements a stride apart: each row's sum has the bits
+    /// of <see cref="Dot"/>. Four rows at a time share each load of x and keep four chains of FMAs in flight.
+    /// </summary>
+    internal static unsafe void DotRows(float* x, float* y, int k, int rows, int stride, float* c, bool accumulate)
+    {
+        switch (KernelPath.Set.Width)
+        {
+            case 16: DotRows<Lanes512>(x, y, k, rows, stride, c, accumulate); break;
+            case 8: DotRows<Lanes256>(x, y, k, rows, stride, c, accumulate); break;
+            case 4: DotRows<Lanes128>(x, y, k, rows, stride, c, accumulate); break;
+            default:
+                for (int j = 0; j < rows; j++)
+                {
+                    float d = DotScalar(x, y + (long)j * stride, k);
+                    c[j] = accumulate ? c[j] + d : d;
+                }
+                break;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe float Dot<TV>(float* x, float* y, int n) where TV : unmanaged, ILanes<TV>
+    private static unsafe void DotRows<TV>(float* x, float* y, int k, int rows, int stride, float* c, bool accumulate)
+        where TV : unmanaged, ILanes<TV>
+    {
+        for (int j = 0; j < rows; j += 4)
+        {
+            // Past the last row the spare chains repeat it; their sums are dropped.
+            float* y0 = y + (long)j * stride;
+            float* y1 = j + 1 < rows ? y0 + stride : y0;
+            float* y2 = j + 2 < rows ? y1 + stride : y1;
+            float* y3 = j + 3 < rows ? y2 + stride : y2;
+            var sums = DotFour<TV>(x, y0, y1, y2, y3, k);
+            int count = Math.Min(4, rows - j);
+            for (int r = 0; r < count; r++)
+                c[j + r] = accumulate ? c[j + r] + sums[r] : sums[r];
+        }
+    }
+
+    /// <summary>The four dot products of x with y0..y3, each as 16 partial sums in 16 / Count registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector128<float> DotFour<TV>(float* x, float* y0, float* y1, float* y2, float* y3, int n)
+        where TV : unmanaged, ILanes<TV>
     {
         int c = TV.Count, i = 0;
-        float* lanes = stackalloc float[16];
-        for (int k = 0; k < 16; k++) lanes[k] = 0f;
-        TV a0 = TV.Create(0f), a1 = a0, a2 = a0, a3 = a0;
+        TV z = TV.Create(0f);
+        TV p0 = z, p1 = z, p2 = z, p3 = z, q0 = z, q1 = z, q2 = z, q3 = z;
+        TV r0 = z, r1 = z, r2 = z, r3 = z, s0 = z, s1 = z, s2 = z, s3 = z;
         for (; i <= n - 16; i += 16)
         {
-            a0 = TV.MultiplyAdd(TV.Load(x + i), TV.Load(y + i), a0);
-            if (c <= 8) a1 = TV.MultiplyAdd(TV.Load(x + i + c), TV.Load(y + i + c), a1);
+            var xv = TV.Load(x + i);
+            p0 = TV.MultiplyAdd(xv, TV.Load(y0 + i), p0);
+            p1 = TV.MultiplyAdd(xv, TV.Load(y1 + i), p1);
+            p2 = TV.MultiplyAdd(xv, TV.Load(y2 + i), p2);
+            p3 = TV.MultiplyAdd(xv, TV.Load(y3 + i), p3);
+            if (c <= 8)
+            {
+                xv = TV.Load(x + i + c);
+                q0 = TV.MultiplyAdd(xv, TV.Load(y0 + i + c), q0);
+                q1 = TV.MultiplyAdd(xv, TV.Load(y1 + i + c), q1);
+                q2 = TV.MultiplyAdd(xv, TV.Load(y2 + i + c), q2);
+                q3 = TV.MultiplyAdd(xv, TV.Load(y3 + i + c), q3);
+            }
             if (c <= 4)
             {
-                a2 = TV.MultiplyAdd(TV.Load(x + i + 2 * c), TV.Load(y + i + 2 * c), a2);
-                a3 = TV.MultiplyAdd(TV.Load(x + i + 3 * c), TV.Load(y + i + 3 * c), a3);
+                xv = TV.Load(x + i + 2 * c);
+                r0 = TV.MultiplyAdd(xv, TV.Load(y0 + i + 2 * c), r0);
+                r1 = TV.MultiplyAdd(xv, TV.Load(y1 + i + 2 * c), r1);
+                r2 = TV.MultiplyAdd(xv, TV.Load(y2 + i + 2 * c), r2);
+                r3 = TV.MultiplyAdd(xv, TV.Load(y3 + i + 2 * c), r3);
+                xv = TV.Load(x + i + 3 * c);
+                s0 = TV.MultiplyAdd(xv, TV.Load(y0 + i + 3 * c), s0);
+                s1 = TV.MultiplyAdd(xv, TV.Load(y1 + i + 3 * c), s1);
+                s2 = TV.MultiplyAdd(xv, TV.Load(y2 + i + 3 * c), s2);
+                s3 = TV.MultiplyAdd(xv, TV.Load(y3 + i + 3 * c), s3);
             }
-            if (c == 1)
-                for (int q = 4; q < 16; q++) lanes[q] = MathF.FusedMultiplyAdd(x[i + q], y[i + q], lanes[q]);
         }
-        AddLanes(lanes, a0, 0);
-        if (c <= 8) AddLanes(lanes, a1, c);
-        if (c <= 4) { AddLanes(lanes, a2, 2 * c); AddLanes(lanes, a3, 3 * c); }
-        for (int k = 0; i < n; i++, k++) lanes[k] = MathF.FusedMultiplyAdd(x[i], y[i], lanes[k]);
+        int tail = n - i;
+        return Vector128.Create(
+            FoldSixteen(p0, q0, r0, s0, x + i, y0 + i, tail),
+            FoldSixteen(p1, q1, r1, s1, x + i, y1 + i, tail),
+            FoldSixteen(p2, q2, r2, s2, x + i, y2 + i, tail),
+            FoldSixteen(p3, q3, r3, s3, x + i, y3 + i, tail));
+    }
+
+    /// <summary>
+    /// The 16 partial sums held in a (lanes 0..Count), b, c, d (the next Count each), plus the tail's products (element
+    /// t into partial t), added in the fixed tree: partial k += partial k+8, then k+4, then k+2, then 0 + 1.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe float FoldSixteen<TV>(TV a, TV b, TV c, TV d, float* x, float* y, int tail)
+        where TV : unmanaged, ILanes<TV>
+    {
+        if (tail > 0)
+        {
+            float* lanes = stackalloc float[16];
+            int w = TV.Count;
+            TV.Store(a, lanes);
+            if (w <= 8) TV.Store(b, lanes + w);
+            if (w <= 4) { TV.Store(c, lanes + 2 * w); TV.Store(d, lanes + 3 * w); }
+            for (int t = 0; t < tail; t++) lanes[t] = MathF.FusedMultiplyAdd(x[t], y[t], lanes[t]);
+            return FoldFour(Vector128.Add(Vector128.Add(Vector128.Load(lanes), Vector128.Load(lanes + 8)),
+                Vector128.Add(Vector128.Load(lanes + 4), Vector128.Load(lanes + 12))));
+        }
+        Vector128<float> four;
+        if (TV.Count == 16)
+        {
+            var v = Unsafe.As<TV, Vector512<float>>(ref a);
+            var eight = Vector256.Add(v.GetLower(), v.GetUpper());
+            four = Vector128.Add(eight.GetLower(), eight.GetUpper());
+        }
+        else if (TV.Count == 8)
+        {
+            var eight = Vector256.Add(Unsafe.As<TV, Vector256<float>>(ref a), Unsafe.As<TV, Vector256<float>>(ref b));
+            four = Vector128.Add(eight.GetLower(), eight.GetUpper());
+        }
+        else
+            four = Vector128.Add(
+                Vector128.Add(Unsafe.As<TV, Vector128<float>>(ref a), Unsafe.As<TV, Vector128<float>>(ref c)),
+                Vector128.Add(Unsafe.As<TV, Vector128<float>>(ref b), Unsafe.As<TV, Vector128<float>>(ref d)));
+        return FoldFour(four);
+    }
+
+    /// <summary>(v0 + v2) + (v1 + v3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float FoldFour(Vector128<float> v) => (v.GetElement(0) + v.GetElement(2)) + (v.GetElement(1) + v.GetElement(3));
+
+    /// <summary>The scalar path's Dot: 16 partial sums in an array, the same tree.</summary>
+    private static unsafe float DotScalar(float* x, float* y, int n)
+    {
+        float* lanes = stackalloc float[16];
+        for (int k = 0; k < 16; k++) lanes[k] = 0f;
+        int i = 0;
+        for (; i <= n - 16; i += 16)
+            for (int q = 0; q < 16; q++) lanes[q] = MathF.FusedMultiplyAdd(x[i + q], y[i + q], lanes[q]);
+        for (int t = 0; i < n; i++, t++) lanes[t] = MathF.FusedMultiplyAdd(x[i], y[i], lanes[t]);
         for (int k = 0; k < 8; k++) lanes[k] += lanes[k + 8];
         for (int k = 0; k < 4; k++) lanes[k] += lanes[k + 4];
-        for (int k = 0; k < 2; k++) lanes[k] += lanes[k + 2];
-        return lanes[0] + lanes[1];
+        return (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
     }
 
     /// <summary>p[0..Count) = exp(p - max); returns it.</summary>

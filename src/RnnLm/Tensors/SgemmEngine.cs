@@ -255,17 +255,13 @@ public sealed unsafe class SgemmEngine : IDisposable
     private PackedMatrix? _xPacked;
 
     /// <summary>c[1, n] (+)= op(a)[1, k] · op(b), on the calling thread whatever the thread count.</summary>
-    private static void RowTimesMatrix(GemmVariant variant, int n, int k, ReadOnlySpan<float> a, int lda,
+    private static unsafe void RowTimesMatrix(GemmVariant variant, int n, int k, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, Span<float> c, bool accumulate)
     {
         if (variant == GemmVariant.NT)
         {
-            var x = a.Slice(0, k);
-            for (int j = 0; j < n; j++)
-            {
-                float dot = FastMath.Dot(x, b.Slice(j * ldb, k));
-                c[j] = accumulate ? c[j] + dot : dot;
-            }
+            fixed (float* px = a, py = b, pc = c)
+                FastMath.DotRows(px, py, k, n, ldb, pc, accumulate);
             return;
         }
         if (!accumulate) c.Clear();
