@@ -80,8 +80,12 @@ public sealed unsafe class SgemmEngine : IDisposable
 
         if (m == 1)
         {
-            // One output row (generation, one position): dot products or row updates, no packing.
-            RowTimesMatrix(variant, n, k, a, lda, b, ldb, c.Slice(0, n), accumulate);
+            // One output row (generation, one position): dot products or row updates, no packing. A large NT product
+            // (the head: every vocabulary row read once) is split by rows over the threads, which read memory at once.
+            if (variant == GemmVariant.NT && Threads > 1 && (long)n * k >= ParallelThreshold)
+                RowDotsParallel(n, k, a, b, ldb, c.Slice(0, n), accumulate);
+            else
+                RowTimesMatrix(variant, n, k, a, lda, b, ldb, c.Slice(0, n), accumulate);
             return;
         }
 
@@ -171,7 +175,19 @@ public sealed unsafe class SgemmEngine : IDisposable
         }
     }
 
-    private const int LogitsJob = 1, GradientsJob = 2;
+    private const int LogitsJob = 1, GradientsJob = 2, RowDotsJob = 3;
+
+    /// <summary>c[j] (+)= x · row j of b for j in [0, n), the rows split into Threads ranges; each c[j] as on one thread.</summary>
+    private void RowDotsParallel(int n, int k, ReadOnlySpan<float> x, ReadOnlySpan<float> b, int ldb, Span<float> c, bool accumulate)
+    {
+        fixed (float* px = x, pb = b, pc = c)
+        {
+            _job = RowDotsJob; _jobV = n; _jobH = k; _jobParts = Math.Min(Threads, (n + 3) / 4);
+            _jobPackedX = px; _jobB = pb; _jobG = pc; _jobStride = ldb; _jobAccumulateDx = accumulate;
+            try { EnsureTeam().Run(_jobParts); }
+            finally { _jobPackedX = _jobB = _jobG = null; }
+        }
+    }
 
     private WorkerTeam EnsureTeam()
     {
@@ -186,12 +202,21 @@ public sealed unsafe class SgemmEngine : IDisposable
     }
 
     /// <summary>
-    /// Part t of the sliced call in progress. Logits: a range of slices. Gradients: the weight gradient of a range
+    /// Part t of the sliced call in progress. Row dots: a range of rows. Logits: a range of slices. Gradients: the weight gradient of a range
     /// of slices, then the input gradient of a range of rows (every slice, in order). Each element of the results is
     /// computed as on one thread, so the bits do not depend on the parts.
     /// </summary>
     private void RunPart(int t)
     {
+        if (_job == RowDotsJob)
+        {
+            // Ranges in whole groups of four rows, the unit DotRows works in.
+            int groups = (_jobV + 3) / 4;
+            int j0 = (int)((long)groups * t / _jobParts) * 4, j1 = Math.Min(_jobV, (int)((long)groups * (t + 1) / _jobParts) * 4);
+            if (j0 < j1)
+                FastMath.DotRows(_jobPackedX, _jobB + (long)j0 * _jobStride, _jobH, j1 - j0, (int)_jobStride, _jobG + j0, _jobAccumulateDx);
+            return;
+        }
         SgemmBuffers buf = _partBuffers[t];
         int s0 = (int)((long)_jobSlices * t / _jobParts), s1 = (int)((long)_jobSlices * (t + 1) / _jobParts);
         if (_job == LogitsJob)
