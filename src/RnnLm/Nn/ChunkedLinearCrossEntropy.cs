@@ -286,10 +286,9 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         }
     }
 
-
+    /// <summary>Frees the lanes' engines and buffers (the shared worker thread stays for other callers).</summary>
     public void Dispose()
     {
-        _worker?.Dispose();
         foreach (var g in _gemm) g.Dispose();
         _laneBlocks[0].Loss = _laneBlocks[1].Loss = [];
         _wLogits.Dispose();
