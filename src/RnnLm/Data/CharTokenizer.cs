@@ -129,6 +129,15 @@ public sealed class CharTokenizer : Tokenizer
         return sb.ToString();
     }
 
+    /// <summary>Whether the vocabulary has '\n' (a text without line breaks gives one without).</summary>
+    public override bool EncodesNewline => IdOf('\n') is not null;
+
+    /// <summary>'\n' where the vocabulary has it, else padding.</summary>
+    public override int StartId => IdOf('\n') ?? PadId;
+
+    /// <summary>Each character as it is.</summary>
+    public override string? DecodePiece(int id, ref bool atLineStart, List<int> pending) => TokenText(id);
+
     /// <inheritdoc/>
     public override string TokenText(int id)
     {

@@ -75,8 +75,7 @@ public sealed class SentenceDataset : BatchDataset
     /// <summary>Tokenises each non-empty line of a text as <see cref="FromText"/> does.</summary>
     public static IEnumerable<int[]> TokenizeLines(string text, Tokenizer tokenizer, bool keepNewline = true)
     {
-        bool addNewline = keepNewline && tokenizer is not WordTokenizer
-            && (tokenizer is not CharTokenizer c || c.IdOf('\n') is not null);
+        bool addNewline = keepNewline && tokenizer.EncodesNewline;
         var buffer = new List<int>();
         foreach (var raw in text.Split('\n'))
         {

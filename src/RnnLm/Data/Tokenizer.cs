@@ -81,6 +81,34 @@ public abstract class Tokenizer
     /// <summary>A readable form of a single id (for diagnostics and sampling output).</summary>
     public abstract string TokenText(int id);
 
+    /// <summary>
+    /// The token that marks a line end in place of the '\n' character (the word tokenizer's &lt;eos&gt;, which Encode
+    /// puts after every line), or null when line ends are text like any other.
+    /// </summary>
+    public virtual int? LineEndTokenId => null;
+
+    /// <summary>Whether a '\n' is text this tokenizer encodes, so that line-by-line data keeps it: no when a line-end token marks lines.</summary>
+    public virtual bool EncodesNewline => LineEndTokenId == null;
+
+    /// <summary>What a generation with an empty prompt starts from: the line-end token where there is one, else padding.</summary>
+    public virtual int StartId => LineEndTokenId ?? PadId;
+
+    /// <summary>
+    /// The text generated token id adds to the output so far, or null while it is an incomplete part of a
+    /// character. atLineStart says whether the output is at the start of a line (and is updated); pending holds the
+    /// ids held back so far. This default decodes byte-level pieces, holding them back (up to 8) until they decode
+    /// to whole characters.
+    /// </summary>
+    public virtual string? DecodePiece(int id, ref bool atLineStart, List<int> pending)
+    {
+        ArgumentNullException.ThrowIfNull(pending);
+        pending.Add(id);
+        string text = Decode(pending.ToArray());
+        if (text.EndsWith('\uFFFD') && pending.Count < 8) return null;
+        pending.Clear();
+        return text;
+    }
+
     /// <summary>Writes the kind tag and the vocabulary.</summary>
     public void Save(BinaryWriter writer)
     {

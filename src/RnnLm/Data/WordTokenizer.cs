@@ -219,6 +219,19 @@ public sealed class WordTokenizer : Tokenizer
         return sb.ToString();
     }
 
+    /// <summary>&lt;eos&gt;, which ends every line.</summary>
+    public override int? LineEndTokenId => EosId;
+
+    /// <summary>Words with a space between them (none at a line start), and a line break for &lt;eos&gt;.</summary>
+    public override string? DecodePiece(int id, ref bool atLineStart, List<int> pending)
+    {
+        if (id == EosId) { atLineStart = true; return "\n"; }
+        string word = TokenText(id);
+        string s = atLineStart ? word : " " + word;
+        atLineStart = false;
+        return s;
+    }
+
     /// <inheritdoc/>
     public override string TokenText(int id)
     {

@@ -3,8 +3,8 @@ using RnnLm.Data;
 namespace RnnLm.Generation;
 
 /// <summary>
-/// Turns generated ids into the text each adds: words with a space between them and a line break for &lt;eos&gt;,
-/// characters as they are, and byte-level pieces held back until they decode to whole characters.
+/// Turns generated ids into the text each adds, as the tokenizer says (<see cref="Tokenizer.DecodePiece"/>): it
+/// holds the line-start flag and the ids held back between calls.
 /// </summary>
 internal sealed class PieceDecoder(Tokenizer tokenizer, bool atLineStart)
 {
@@ -14,20 +14,7 @@ internal sealed class PieceDecoder(Tokenizer tokenizer, bool atLineStart)
     /// <summary>The text token id adds, or null while a byte-level character is incomplete.</summary>
     public string? Piece(int id)
     {
-        if (tokenizer is WordTokenizer)
-        {
-            if (id == WordTokenizer.EosId) { _lineStart = true; return "\n"; }
-            string word = tokenizer.TokenText(id);
-            string s = _lineStart ? word : " " + word;
-            _lineStart = false;
-            return s;
-        }
-        if (tokenizer is CharTokenizer) return tokenizer.TokenText(id);
-        _pending.Add(id);
-        string text = tokenizer.Decode(_pending.ToArray());
-        if (text.EndsWith('\uFFFD') && _pending.Count < 8) return null;
-        _pending.Clear();
-        return text;
+        return tokenizer.DecodePiece(id, ref _lineStart, _pending);
     }
 
     /// <summary>What is held back (an incomplete byte sequence decodes to U+FFFD).</summary>

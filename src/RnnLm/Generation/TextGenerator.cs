@@ -44,20 +44,15 @@ public sealed class TextGenerator
         {
             throw new ArgumentException($"the prompt cannot be encoded: {e.Message}", nameof(prompt), e);
         }
-        // The word tokenizer ends every line with <eos>; a prompt that does not end in a newline is unfinished.
-        if (_tokenizer is WordTokenizer && ids.Count > 0 && ids[^1] == WordTokenizer.EosId && !prompt.EndsWith('\n'))
+        // A line-end token (the word tokenizer's <eos>) ends every line; a prompt that does not end in a newline is unfinished.
+        if (_tokenizer.LineEndTokenId is int lineEnd && ids.Count > 0 && ids[^1] == lineEnd && !prompt.EndsWith('\n'))
             ids.RemoveAt(ids.Count - 1);
         if (ids.Count == 0) ids.Add(StartToken());
         return ids.ToArray();
     }
 
     /// <summary>What an empty prompt starts from: an end of line, where the vocabulary has one, else padding.</summary>
-    public int StartToken() => _tokenizer switch
-    {
-        WordTokenizer => WordTokenizer.EosId,
-        CharTokenizer c when c.IdOf('\n') is int nl => nl,
-        _ => _tokenizer.PadId,
-    };
+    public int StartToken() => _tokenizer.StartId;
 
     /// <summary>The prompt as the vocabulary can encode it, under a policy for the characters it lacks.</summary>
     /// <exception cref="ArgumentException">Error and the prompt has such characters (the message names them; ParamName "prompt").</exception>

@@ -35,7 +35,7 @@ public sealed class TextScorer(TextGenerator generator)
     private IEnumerable<LineScore> Lines(string text, ScoreContext context, CancellationToken cancel)
     {
         var tokenizer = _generator.Tokenizer;
-        bool addNewline = tokenizer is not WordTokenizer && (tokenizer is not CharTokenizer c || c.IdOf('\n') is not null);
+        bool addNewline = tokenizer.EncodesNewline;
         using var session = _generator.OpenSession(1);
         var scratch = new float[_generator.Model.Config.VocabSize];
         var ids = new List<int>();

@@ -128,7 +128,7 @@ public static class OnnxExport
         {
             case ElmanRnnUnit e:
                 var b = new float[2 * H];
-                e.B.Value.Data.CopyTo(b, 0);
+                e.Bias.Value.Data.CopyTo(b, 0);
                 return ("RNN", 1, Transpose(e.Wh.Value.Data, inDim, H), Transpose(e.Uh.Value.Data, H, H), b);
             case GatedRecurrentLayer g:
                 // PyTorch's blocks in ONNX's order: GRU [z, r, n] = PyTorch's [1, 0, 2]; LSTM [i, o, f, g] = [0, 3, 1, 2].

@@ -5,7 +5,9 @@ namespace RnnLm.Nn;
 
 /// <summary>
 /// One Elman layer, run over a whole sequence: h_t = tanh(x_t·Wh + h_{t-1}·Uh + b), with Wh [inputDim, hiddenDim],
-/// Uh [hiddenDim, hiddenDim] and b [hiddenDim] shared across time steps (the book's names and layout).
+/// Uh [hiddenDim, hiddenDim] and b [hiddenDim] shared across time steps (the book's names and layout). Despite the
+/// name (the design notes'), it is the whole layer over time, not one step; generation's single step is
+/// <see cref="Step(SgemmEngine, int, ReadOnlySpan{float}, Span{float})"/>.
 /// </summary>
 public sealed class ElmanRnnUnit : RecurrentLayer
 {
@@ -20,7 +22,8 @@ public sealed class ElmanRnnUnit : RecurrentLayer
     public override CellType Cell => CellType.Elman;
     public Parameter Wh { get; }
     public Parameter Uh { get; }
-    public Parameter B { get; }
+    /// <summary>The bias b [hiddenDim] (named Bias, not B, which is the batch size elsewhere).</summary>
+    public Parameter Bias { get; }
 
     /// <summary>The probability of dropping each element of Uh in training (DropConnect; 0: off).</summary>
     public override float WeightDropout => _weightDrop.P;
@@ -34,7 +37,7 @@ public sealed class ElmanRnnUnit : RecurrentLayer
         _weightDrop = new Dropout(weightDropout);
         Wh = AddParameter("Wh", new Parameter(inputDim, hiddenDim));
         Uh = AddParameter("Uh", new Parameter(hiddenDim, hiddenDim));
-        B = AddParameter("b", new Parameter(hiddenDim));
+        Bias = AddParameter("b", new Parameter(hiddenDim));
     }
 
     /// <inheritdoc/>
@@ -49,7 +52,7 @@ public sealed class ElmanRnnUnit : RecurrentLayer
 
         // Input contributions of every step at once, plus the bias.
         gemm.Multiply(GemmVariant.NN, rows, H, InputDim, x, InputDim, Wh.Value.Data, H, h, H, accumulate: false);
-        Kernels.AddRowVector(h, rows, H, B.Value.Data);
+        Kernels.AddRowVector(h, rows, H, Bias.Value.Data);
         int stepLen = batch * H;
         _dropped = weightDropRng != null && !_weightDrop.IsIdentity;
         if (_dropped)
@@ -111,7 +114,7 @@ public sealed class ElmanRnnUnit : RecurrentLayer
             _weightDrop.Backward(dUh);
             System.Numerics.Tensors.TensorPrimitives.Add(Uh.Grad.Data.AsSpan(0, H * H), dUh, Uh.Grad.Data.AsSpan(0, H * H));
         }
-        Kernels.AddColumnSums(dh, rows, H, B.Grad.Data);
+        Kernels.AddColumnSums(dh, rows, H, Bias.Grad.Data);
         if (!dx.IsEmpty)
             gemm.Multiply(GemmVariant.NT, rows, InputDim, H, dh, H, Wh.Value.Data, H, dx, InputDim, accumulate: false);
     }
@@ -139,7 +142,7 @@ public sealed class ElmanRnnUnit : RecurrentLayer
         var next = scratch.Slice(0, batch * H);
         gemm.Multiply(GemmVariant.NN, batch, H, InputDim, x, InputDim, Wh.Value.Data, H, next, H, accumulate: false);
         gemm.Multiply(GemmVariant.NN, batch, H, H, state, H, Uh.Value.Data, H, next, H, accumulate: true);
-        Kernels.AddRowVector(next, batch, H, B.Value.Data);
+        Kernels.AddRowVector(next, batch, H, Bias.Value.Data);
         FastMath.Tanh(next, state);
     }
 

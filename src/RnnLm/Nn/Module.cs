@@ -38,13 +38,6 @@ public abstract class Module
     /// <summary>Every distinct parameter (a tied weight appears once, though it has two names).</summary>
     public IEnumerable<Parameter> Parameters() => NamedParameters().Select(x => x.Parameter).Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>();
 
-    public Parameter GetParameter(string name)
-    {
-        foreach (var (n, p) in NamedParameters())
-            if (n == name) return p;
-        throw new ArgumentException($"no parameter named '{name}'.", nameof(name));
-    }
-
     public long ParameterCount() => Parameters().Sum(p => (long)p.Length);
 
     public void ZeroGrad()

@@ -100,26 +100,9 @@ public static class FastMath
     }
 
     /// <summary>
-    /// One row of the output layer: row ← row + bias (logits); returns -log softmax(row)[target]. With gradient,
-    /// row ← scale·(softmax(row) - onehot(target)) and dbias += that row (dbias may be empty). An empty bias adds nothing.
-    /// </summary>
-    public static double SoftmaxCrossEntropyRow(Span<float> row, ReadOnlySpan<float> bias, int target, bool gradient, float scale,
-        Span<float> dbias)
-    {
-        int n = row.Length;
-        if (!bias.IsEmpty && bias.Length != n) throw new ArgumentException($"bias has {bias.Length} elements, the row {n}.", nameof(bias));
-        if ((uint)target >= (uint)n) throw new ArgumentException($"target {target} is outside [0, {n}).", nameof(target));
-        if (!dbias.IsEmpty && dbias.Length != n) throw new ArgumentException($"dbias has {dbias.Length} elements, the row {n}.", nameof(dbias));
-        unsafe
-        {
-            fixed (float* pr = row, pb = bias, pd = dbias)
-                return SegmentedRow(pr, 0, n, n, bias.IsEmpty ? null : pb, target, gradient, scale, dbias.IsEmpty ? null : pd);
-        }
-    }
-
-    /// <summary>
-    /// <see cref="SoftmaxCrossEntropyRow"/> for a row of n elements stored in segments: elements [s·width, (s+1)·width)
-    /// start at row + s·stride. width must be a multiple of 16 unless there is one segment. The same bits as the row
+    /// One row of the output layer, stored in segments: row ← row + bias (logits); returns -log softmax(row)[target].
+    /// With gradient, row ← scale·(softmax(row) - onehot(target)) and dbias += that row. The n elements are stored in
+    /// segments: elements [s·width, (s+1)·width) start at row + s·stride. width must be a multiple of 16 unless there is one segment. The same bits as the row
     /// stored whole. bias and dbias (null: none) are contiguous. With gradient, scaledProbability (unless null)
     /// receives scale·softmax(row)[target] before the one-hot is taken off, so that a caller adding the rows to dbias
     /// itself can give dbias the bits this kernel gives it: dbias[target] = (dbias[target] + that) - scale.

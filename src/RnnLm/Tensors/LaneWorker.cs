@@ -5,29 +5,22 @@ namespace RnnLm.Tensors;
 /// meanwhile: Start (or TryStart), do your own part, then Wait. It spins briefly after each job before blocking, so
 /// that back-to-back jobs do not pay for a wake-up. Posting a job allocates nothing.
 /// The parts of a training step that use a second thread (the SGEMM, the output layer's lanes, AdamW) share one
-/// worker per index (<see cref="Shared"/>): with a worker each, a worker still spinning after its last job took a
-/// core from the one that had work, which cost about 5% of a step at the ptb sizes on two cores.
+/// worker per index (<see cref="Shared"/>): with a worker each, a worker still spinning after its last job would take
+/// a core from the one that has work (docs/results.md has the cost).
 /// </summary>
-public sealed class LaneWorker : IDisposable
+public sealed class LaneWorker
 {
     private const int SpinIterations = 2000;
     private static readonly object SharedGate = new();
     private static LaneWorker?[] _shared = [];
-    private readonly Thread _thread;
     private readonly object _gate = new();
-    private readonly bool _isShared;
     private Action? _job;
     private int _jobSeq, _doneSeq, _sleeping, _claimed;
-    private volatile bool _stop;
     private Exception? _error;
 
-    public LaneWorker(string name) : this(name, shared: false) { }
-
-    private LaneWorker(string name, bool shared)
+    private LaneWorker(string name)
     {
-        _isShared = shared;
-        _thread = new Thread(Loop) { IsBackground = true, Name = name };
-        _thread.Start();
+        new Thread(Loop) { IsBackground = true, Name = name }.Start();
     }
 
     /// <summary>
@@ -40,7 +33,7 @@ public sealed class LaneWorker : IDisposable
         lock (SharedGate)
         {
             if (_shared.Length <= index) Array.Resize(ref _shared, index + 1);
-            return _shared[index] ??= new LaneWorker($"RnnLm worker {index}", shared: true);
+            return _shared[index] ??= new LaneWorker($"RnnLm worker {index}");
         }
     }
 
@@ -105,27 +98,9 @@ public sealed class LaneWorker : IDisposable
                 }
             }
             seen = seq;
-            if (_stop) return;
             try { _job?.Invoke(); }
             catch (Exception e) { _error = e; }
             Volatile.Write(ref _doneSeq, seq);
         }
-    }
-
-    /// <summary>Asks the thread to exit after any job under way, without waiting for it.</summary>
-    public void RequestStop()
-    {
-        if (_stop || _isShared) return;
-        _stop = true;
-        Interlocked.Increment(ref _jobSeq);
-        lock (_gate) Monitor.PulseAll(_gate);
-    }
-
-    /// <summary>Stops the thread (a shared worker is left running).</summary>
-    public void Dispose()
-    {
-        if (_isShared) return;
-        RequestStop();
-        if (Thread.CurrentThread != _thread) _thread.Join();
     }
 }

@@ -417,14 +417,6 @@ public sealed unsafe class SgemmEngine : IDisposable
         for (int t = 1; t < _partBuffers.Length; t++) _partBuffers[t].Dispose();
         _xPacked?.Dispose();
         _buffers.Dispose();
-        GC.SuppressFinalize(this);
-    }
-
-    ~SgemmEngine()
-    {
-        // Let idle worker threads exit if the engine was never disposed (their buffers free themselves).
-        if (_workers is not null)
-            foreach (Worker w in _workers) w.RequestStop();
     }
 
     /// <summary>A long-lived thread (a LaneWorker) that runs one GEMM slice per posted job, with its own packing buffers.</summary>
@@ -487,30 +479,7 @@ public sealed unsafe class SgemmEngine : IDisposable
             throw new InvalidOperationException("An SGEMM worker thread failed.", e);
         }
 
-        public void RequestStop() => _lane.RequestStop();
-
-        public void Stop()
-        {
-            _lane.Dispose();
-            _buffers.Dispose();
-        }
-    }
-
-    /// <summary>Naive reference: the same contract as <see cref="Multiply"/>, accumulated in double precision (for tests).</summary>
-    public static void Reference(GemmVariant variant, int m, int n, int k,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
-    {
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double s = 0;
-                for (int p = 0; p < k; p++)
-                {
-                    float av = variant == GemmVariant.TN ? a[p * lda + i] : a[i * lda + p];
-                    float bv = variant == GemmVariant.NT ? b[j * ldb + p] : b[p * ldb + j];
-                    s += (double)av * bv;
-                }
-                c[i * ldc + j] = accumulate ? (float)(c[i * ldc + j] + s) : (float)s;
-            }
+        /// <summary>Frees the packing buffers; the shared thread stays for other engines.</summary>
+        public void Stop() => _buffers.Dispose();
     }
 }

@@ -23,14 +23,6 @@ public sealed class Tensor
         Data = new float[n];
     }
 
-    public Tensor(float[] data, params int[] shape) : this(shape)
-    {
-        ArgumentNullException.ThrowIfNull(data);
-        if (data.Length != Data.Length)
-            throw new ArgumentException($"data has {data.Length} elements, shape [{string.Join(",", shape)}] needs {Data.Length}.", nameof(data));
-        Data = data;
-    }
-
     public int Rank => Shape.Length;
     public int Dim(int i) => Shape[i];
     public Span<float> Span => Data;

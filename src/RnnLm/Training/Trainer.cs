@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using RnnLm.Data;
 using RnnLm.Nn;
 using RnnLm.Optim;
@@ -7,10 +6,11 @@ using RnnLm.Optim;
 namespace RnnLm.Training;
 
 /// <summary>
-/// The training loop: mini-batches from a DataLoader, forward and backward, clipping, the learning-rate schedule,
-/// AdamW; validation and checkpoints (last.ckpt every validation, best.ckpt when validation improves) and
-/// metrics as JSON lines in the output folder. A run resumed from last.ckpt ends with the same weights as one
-/// that never stopped (except under a time-based schedule, which depends on the clock).
+/// The training loop: mini-batches from a DataLoader, forward and backward, clipping, AdamW at the rate the
+/// <see cref="LearningRateSchedule"/> gives; validation and checkpoints (last.ckpt every validation, best.ckpt when
+/// validation improves); metrics to an <see cref="IMetricsSink"/> (by default metrics.jsonl in the output folder).
+/// A run resumed from last.ckpt ends with the same weights as one that never stopped (except under a time-based
+/// schedule, which depends on the clock).
 /// With TrainingOptions.Average, the weights of the run's last part are averaged; validation picks the better of
 /// the average and the trained weights for best.ckpt, and the trained weights go on unchanged.
 /// </summary>
@@ -24,6 +24,8 @@ public sealed class Trainer : IDisposable
     private readonly TrainingOptions _options;
     private readonly string _outDir;
     private readonly WeightAverage? _average;
+    private readonly LearningRateSchedule _schedule;
+    private readonly IMetricsSink _metrics;
     private CheckpointHeader _state;
     private float[] _carried, _next;
     private bool _carriedValid;
@@ -34,7 +36,7 @@ public sealed class Trainer : IDisposable
     public int LogEvery { get; init; } = 10;
 
     public Trainer(RecurrentLanguageModel model, Tokenizer tokenizer, BatchDataset train, BatchDataset? valid,
-        TrainingOptions options, string outDir, Checkpoint? resumeFrom = null)
+        TrainingOptions options, string outDir, Checkpoint? resumeFrom = null, IMetricsSink? metrics = null)
     {
         _model = model;
         _tokenizer = tokenizer;
@@ -42,6 +44,8 @@ public sealed class Trainer : IDisposable
         _valid = valid;
         _options = options;
         _outDir = outDir;
+        _metrics = metrics ?? new JsonlMetricsSink(outDir);
+        _schedule = new LearningRateSchedule(options);
         _optimizer = new AdamW(model.Parameters(), options.Lr, weightDecay: options.WeightDecay, threads: options.Threads);
         _state = new CheckpointHeader { Model = model.Config, Training = options, LearningRate = options.Lr };
         int stateLen = model.StateLength(train.MaxBatchSize);
@@ -52,7 +56,7 @@ public sealed class Trainer : IDisposable
         ModelDirectory.RemoveStaleTemporaryFiles(outDir);
         if (resumeFrom != null)
         {
-            ModelDirectory.CutMetricsTo(outDir, resumeFrom.Header.OptimizerSteps);
+            _metrics.ResumeAt(resumeFrom.Header.OptimizerSteps);
             _state = resumeFrom.Header with { Training = options };
             resumeFrom.RestoreOptimizer(_optimizer);
             try { _average?.Restore(resumeFrom.Parameters, resumeFrom.Header.AveragedSteps); }
@@ -77,10 +81,7 @@ public sealed class Trainer : IDisposable
     public CheckpointHeader Run(CancellationToken cancel = default)
     {
         var loader = new DataLoader(_train);
-        var clock = Stopwatch.StartNew();
-        double startElapsed = _state.ElapsedSeconds;
-        long startTokens = _state.TokensSeen;
-        double Elapsed() => startElapsed + clock.Elapsed.TotalSeconds;
+        var clock = new RunClock(_state);
         bool validatedHere = false;
         bool stop = false;
         _model.Train();
@@ -88,45 +89,14 @@ public sealed class Trainer : IDisposable
         {
             foreach (var batch in loader.Batches(_state.Epoch, _state.BatchIndex))
             {
-                int bs = batch.BatchSize, stateLen = _model.StateLength(bs);
-                bool carry = !batch.ResetState && _carriedValid && stateLen == _carried.Length;
-                _optimizer.LearningRate = ScheduledLr(Elapsed());
-                _optimizer.ZeroGrad();
-                float loss = _model.ForwardBackward(batch.InputSpan, batch.TargetSpan, bs, batch.SeqLen,
-                    carry ? _carried : default, stateLen == _next.Length ? _next : default);
-                if (!float.IsFinite(loss))
-                    throw new TrainingDivergedException(
-                        $"the training loss became {loss} at step {_optimizer.StepCount + 1} (epoch {_state.Epoch + 1}, batch {batch.Index + 1}); " +
-                        "the last good checkpoint is kept. Try a lower --lr or --clip 0.25.");
-                if (_options.Clip > 0) GradientClipping.ClipByGlobalNorm(_optimizer.Parameters, _options.Clip);
-                _optimizer.Step();
-                if (_average != null && RunProgress(Elapsed()) >= 1 - _options.Average) _average.Add();
-                (_carried, _next) = (_next, _carried);
-                _carriedValid = !batch.ResetState && stateLen == _carried.Length;
-                _state = _state with
-                {
-                    OptimizerSteps = _optimizer.StepCount,
-                    LearningRate = _optimizer.LearningRate,
-                    BatchIndex = batch.Index + 1,
-                    TokensSeen = _state.TokensSeen + batch.TokenCount,
-                    ElapsedSeconds = Elapsed(),
-                    AveragedSteps = _average?.Count ?? 0,
-                };
+                Step(batch, clock);
                 validatedHere = false;
-                _lossSinceLog += loss;
-                if (++_stepsSinceLog >= LogEvery) WriteTrainLoss();
-                double secs = clock.Elapsed.TotalSeconds;
-                Progress?.Invoke(new TrainingProgress(_optimizer.StepCount, _state.Epoch, _state.BatchIndex, _train.BatchCount, loss,
-                    _optimizer.LearningRate, _state.TokensSeen, _state.ElapsedSeconds, secs > 0 ? (_state.TokensSeen - startTokens) / secs : 0)
-                    { Fraction = RunProgress(_state.ElapsedSeconds) });
                 if (_options.ValidEvery > 0 && _optimizer.StepCount % _options.ValidEvery == 0)
                 {
                     ValidateAndSave(cancel);
                     validatedHere = true;
                 }
-                if (cancel.IsCancellationRequested
-                    || (_options.Steps is long maxSteps && _optimizer.StepCount >= maxSteps)
-                    || (_options.Minutes is double minutes && Elapsed() >= minutes * 60))
+                if (cancel.IsCancellationRequested || BoundReached(clock.Elapsed))
                 {
                     stop = true;
                     break;
@@ -134,10 +104,7 @@ public sealed class Trainer : IDisposable
             }
             if (!stop)
             {
-                // The epoch is done: the next one starts at its first batch, from a zero state.
-                _state = _state with { Epoch = _state.Epoch + 1, BatchIndex = 0 };
-                _carriedValid = false;
-                Array.Clear(_carried);
+                EndEpoch();
                 // With --valid-every, validation follows the step count only (fewer pauses in a long run).
                 if (_options.ValidEvery == 0)
                 {
@@ -150,25 +117,61 @@ public sealed class Trainer : IDisposable
         return _state;
     }
 
-    private double ScheduledLr(double elapsed)
+    /// <summary>The run's time: seconds of the earlier sessions of a resumed run plus this one's.</summary>
+    private sealed class RunClock(CheckpointHeader start)
     {
-        double lr = ScheduleLr(elapsed);
-        // Warm-up: step k (from 1) of the first Warmup steps takes k/Warmup of the scheduled rate.
-        if (_options.Warmup > 0) lr *= Math.Min(1.0, (_optimizer.StepCount + 1) / (double)_options.Warmup);
-        return lr;
+        private readonly Stopwatch _watch = Stopwatch.StartNew();
+        public long StartTokens { get; } = start.TokensSeen;
+        public double Elapsed => start.ElapsedSeconds + _watch.Elapsed.TotalSeconds;
+        public double SessionSeconds => _watch.Elapsed.TotalSeconds;
     }
 
-    private double ScheduleLr(double elapsed)
+    /// <summary>One optimiser step on a batch: forward and backward, clipping, AdamW, the average; then the state and metrics.</summary>
+    private void Step(Batch batch, RunClock clock)
     {
-        switch (_options.Schedule)
+        int bs = batch.BatchSize, stateLen = _model.StateLength(bs);
+        bool carry = !batch.ResetState && _carriedValid && stateLen == _carried.Length;
+        _optimizer.LearningRate = _schedule.RateForNextStep(_optimizer.StepCount, RunProgress(clock.Elapsed), _state.BadValidations);
+        _optimizer.ZeroGrad();
+        float loss = _model.ForwardBackward(batch.InputSpan, batch.TargetSpan, bs, batch.SeqLen,
+            carry ? _carried : default, stateLen == _next.Length ? _next : default);
+        if (!float.IsFinite(loss))
+            throw new TrainingDivergedException(
+                $"the training loss became {loss} at step {_optimizer.StepCount + 1} (epoch {_state.Epoch + 1}, batch {batch.Index + 1}); " +
+                "the last good checkpoint is kept. Try a lower --lr or --clip 0.25.");
+        if (_options.Clip > 0) GradientClipping.ClipByGlobalNorm(_optimizer.Parameters, _options.Clip);
+        _optimizer.Step();
+        if (_average != null && RunProgress(clock.Elapsed) >= 1 - _options.Average) _average.Add();
+        (_carried, _next) = (_next, _carried);
+        _carriedValid = !batch.ResetState && stateLen == _carried.Length;
+        _state = _state with
         {
-            case LrSchedule.Cosine:
-                return _options.Lr * 0.5 * (1 + Math.Cos(Math.PI * RunProgress(elapsed)));
-            case LrSchedule.Plateau:
-                return _options.Lr / Math.Pow(_options.LrDecay, _state.BadValidations);
-            default:
-                return _options.Lr;
-        }
+            OptimizerSteps = _optimizer.StepCount,
+            LearningRate = _optimizer.LearningRate,
+            BatchIndex = batch.Index + 1,
+            TokensSeen = _state.TokensSeen + batch.TokenCount,
+            ElapsedSeconds = clock.Elapsed,
+            AveragedSteps = _average?.Count ?? 0,
+        };
+        _lossSinceLog += loss;
+        if (++_stepsSinceLog >= LogEvery) WriteTrainLoss();
+        double secs = clock.SessionSeconds;
+        Progress?.Invoke(new TrainingProgress(_optimizer.StepCount, _state.Epoch, _state.BatchIndex, _train.BatchCount, loss,
+            _optimizer.LearningRate, _state.TokensSeen, _state.ElapsedSeconds, secs > 0 ? (_state.TokensSeen - clock.StartTokens) / secs : 0)
+            { Fraction = RunProgress(_state.ElapsedSeconds) });
+    }
+
+    /// <summary>Whether the options' step or time bound is reached (the epoch bound is the loop's).</summary>
+    private bool BoundReached(double elapsed) =>
+        (_options.Steps is long maxSteps && _optimizer.StepCount >= maxSteps)
+        || (_options.Minutes is double minutes && elapsed >= minutes * 60);
+
+    /// <summary>The epoch is done: the next one starts at its first batch, from a zero state.</summary>
+    private void EndEpoch()
+    {
+        _state = _state with { Epoch = _state.Epoch + 1, BatchIndex = 0 };
+        _carriedValid = false;
+        Array.Clear(_carried);
     }
 
     /// <summary>How far the run is, in [0, 1]: the largest of its epochs, steps and minutes used up so far.</summary>
@@ -183,25 +186,14 @@ public sealed class Trainer : IDisposable
     private void WriteTrainLoss()
     {
         if (_stepsSinceLog == 0) return;
-        AppendMetrics(new Dictionary<string, object?>
-        {
-            ["kind"] = "train",
-            ["step"] = _optimizer.StepCount,
-            ["epoch"] = _state.Epoch,
-            ["elapsed_s"] = Math.Round(_state.ElapsedSeconds, 2),
-            ["tokens"] = _state.TokensSeen,
-            ["lr"] = _optimizer.LearningRate,
-            ["train_loss"] = Math.Round(_lossSinceLog / _stepsSinceLog, 5),
-        });
+        _metrics.Write(new TrainMetrics(_optimizer.StepCount, _state.Epoch, _state.ElapsedSeconds, _state.TokensSeen,
+            _optimizer.LearningRate, _lossSinceLog / _stepsSinceLog));
         _lossSinceLog = 0;
         _stepsSinceLog = 0;
     }
 
-    private void AppendMetrics(Dictionary<string, object?> line)
-    {
-        Directory.CreateDirectory(_outDir);
-        File.AppendAllText(Path.Combine(_outDir, ModelDirectory.MetricsFile), JsonSerializer.Serialize(line) + "\n");
-    }
+    /// <summary>The validation losses: the one that counts (the better of trained and averaged), and each.</summary>
+    private readonly record struct Validation(double? Loss, double? Trained, double? Averaged, bool UseAverage);
 
     /// <summary>
     /// Validates, then writes last.ckpt, best.ckpt when the validation loss improved, and a metrics line. Once the
@@ -211,70 +203,68 @@ public sealed class Trainer : IDisposable
     /// </summary>
     private void ValidateAndSave(CancellationToken cancel)
     {
-        double? valid = null, validTrained = null, validAveraged = null;
-        bool best = false;
-        bool averaged = _average is { Count: > 0 }, useAverage = averaged;
-        if (_valid != null)
+        bool averaged = _average is { Count: > 0 };
+        Validation v;
+        try
         {
-            try
-            {
-                valid = validTrained = Evaluator.Evaluate(_model, _valid, cancel).MeanLoss;
-                if (averaged)
-                {
-                    validAveraged = _average!.WithAverage(() => Evaluator.Evaluate(_model, _valid, cancel).MeanLoss);
-                    useAverage = validAveraged < validTrained;
-                    if (useAverage) valid = validAveraged;
-                }
-            }
-            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-            {
-                // Stopped: the validation is dropped, not waited for; last.ckpt is still written, best.ckpt left as it was.
-                SaveLast(averaged);
-                WriteTrainLoss();
-                return;
-            }
-            if (!double.IsFinite(valid.Value))
-                throw new TrainingDivergedException($"the validation loss became {valid} at step {_optimizer.StepCount}; the last good checkpoint is kept.");
-            best = valid.Value < _state.BestValidLoss;
+            v = Validate(averaged, cancel);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            // Stopped: the validation is dropped, not waited for; last.ckpt is still written, best.ckpt left as it was.
+            SaveLast(averaged);
+            WriteTrainLoss();
+            return;
+        }
+        bool best = false;
+        if (v.Loss is double loss)
+        {
+            if (!double.IsFinite(loss))
+                throw new TrainingDivergedException($"the validation loss became {loss} at step {_optimizer.StepCount}; the last good checkpoint is kept.");
+            best = loss < _state.BestValidLoss;
             _state = _state with
             {
-                ValidLoss = valid,
-                BestValidLoss = best ? valid.Value : _state.BestValidLoss,
+                ValidLoss = loss,
+                BestValidLoss = best ? loss : _state.BestValidLoss,
                 BadValidations = best ? _state.BadValidations : _state.BadValidations + 1,
             };
         }
         var ckpt = SaveLast(averaged);
-        if (best || _valid == null)
-        {
-            if (useAverage)
-            {
-                // best.ckpt is the model to use: here the averaged weights (its optimiser state is the trained weights').
-                ckpt = _average!.WithAverage(() => Checkpoint.Capture(_model, _tokenizer, _state, _optimizer, _carriedValid ? _carried : default));
-            }
-            ckpt.Save(Path.Combine(_outDir, ModelDirectory.BestFile));
-        }
+        if (best || _valid == null) SaveBest(ckpt, v.UseAverage);
         WriteTrainLoss();
-        var line = new Dictionary<string, object?>
+        _metrics.Write(new ValidationMetrics(_optimizer.StepCount, _state.Epoch, _state.ElapsedSeconds, _state.TokensSeen,
+            _optimizer.LearningRate, v.Loss, best)
         {
-            ["kind"] = "valid",
-            ["step"] = _optimizer.StepCount,
-            ["epoch"] = _state.Epoch,
-            ["elapsed_s"] = Math.Round(_state.ElapsedSeconds, 2),
-            ["tokens"] = _state.TokensSeen,
-            ["lr"] = _optimizer.LearningRate,
-            ["valid_loss"] = valid,
-            ["valid_ppl"] = valid is double v ? Math.Exp(v) : null,
-            ["best"] = best,
-        };
-        if (_average != null)
-        {
-            line["averaged_steps"] = _average.Count;
-            line["valid_ppl_trained"] = validTrained is double vt ? Math.Exp(vt) : null;
-            line["valid_ppl_averaged"] = validAveraged is double va ? Math.Exp(va) : null;
-        }
-        AppendMetrics(line);
+            AveragedSteps = _average?.Count,
+            ValidLossTrained = v.Trained,
+            ValidLossAveraged = v.Averaged,
+        });
         Progress?.Invoke(new TrainingProgress(_optimizer.StepCount, _state.Epoch, _state.BatchIndex, _train.BatchCount, double.NaN,
-            _optimizer.LearningRate, _state.TokensSeen, _state.ElapsedSeconds, 0, valid, best) { Fraction = RunProgress(_state.ElapsedSeconds) });
+            _optimizer.LearningRate, _state.TokensSeen, _state.ElapsedSeconds, 0, v.Loss, best) { Fraction = RunProgress(_state.ElapsedSeconds) });
+    }
+
+    /// <summary>
+    /// The validation losses of the trained weights and, once the average has begun, of the averaged ones; none
+    /// without validation data (then the average, if any, is used).
+    /// </summary>
+    private Validation Validate(bool averaged, CancellationToken cancel)
+    {
+        if (_valid == null) return new Validation(null, null, null, averaged);
+        double trained = Evaluator.Evaluate(_model, _valid, cancel).MeanLoss;
+        if (!averaged) return new Validation(trained, trained, null, false);
+        double average = _average!.WithAverage(() => Evaluator.Evaluate(_model, _valid, cancel).MeanLoss);
+        bool useAverage = average < trained;
+        return new Validation(useAverage ? average : trained, trained, average, useAverage);
+    }
+
+    /// <summary>Writes best.ckpt, the model to use: the trained weights of last, or the averaged ones.</summary>
+    private void SaveBest(Checkpoint last, bool useAverage)
+    {
+        // With the average, the optimiser state saved beside the averaged weights is the trained weights'.
+        var ckpt = useAverage
+            ? _average!.WithAverage(() => Checkpoint.Capture(_model, _tokenizer, _state, _optimizer, _carriedValid ? _carried : default))
+            : last;
+        ckpt.Save(Path.Combine(_outDir, ModelDirectory.BestFile));
     }
 
     /// <summary>Writes last.ckpt: the trained weights, the optimiser, the carried state and the running average.</summary>

@@ -82,8 +82,8 @@ public class FastMathPathTests
         {
             var row = (float[])logits.Clone();
             var dbias = Inputs(n, -1f, 1f, n + 3);
-            double loss = FastMath.SoftmaxCrossEntropyRow(row, bias, target, gradient: true, scale: 0.37f, dbias);
-            double lossOnly = FastMath.SoftmaxCrossEntropyRow((float[])logits.Clone(), bias, target, false, 1f, default);
+            double loss = OutputRow.SoftmaxCrossEntropyRow(row, bias, target, gradient: true, scale: 0.37f, dbias);
+            double lossOnly = OutputRow.SoftmaxCrossEntropyRow((float[])logits.Clone(), bias, target, false, 1f, default);
             return (loss, row, dbias, lossOnly);
         }
         SameOnEveryPath(Run, (a, b, path) =>

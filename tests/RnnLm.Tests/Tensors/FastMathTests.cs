@@ -46,7 +46,7 @@ public class FastMathTests
         var row = (float[])logits.Clone();
         var dbias = new float[n];
         dbias[1] = 0.25f;
-        double loss = FastMath.SoftmaxCrossEntropyRow(row, bias, target, gradient: true, scale: 0.5f, dbias);
+        double loss = OutputRow.SoftmaxCrossEntropyRow(row, bias, target, gradient: true, scale: 0.5f, dbias);
 
         double max = double.NegativeInfinity;
         for (int i = 0; i < n; i++) max = Math.Max(max, (double)logits[i] + bias[i]);

@@ -67,7 +67,7 @@ public sealed class SlicedOutputLayerTests
             var bias = Random(n, 4, 0.5f);
             var row = (float[])logits.Clone();
             var dbias = Random(n, 5);
-            double want = FastMath.SoftmaxCrossEntropyRow(row, bias, target, gradient: true, scale: 0.3f, dbias);
+            double want = OutputRow.SoftmaxCrossEntropyRow(row, bias, target, gradient: true, scale: 0.3f, dbias);
 
             // The same row in segments of S, 2·S apart, with garbage between them that must stay untouched.
             int segments = Slices(n), stride = 2 * S;
