@@ -29,6 +29,7 @@ public static class BenchCommand
             Description = "With --generate: the head's weights, f32, bf16 or int8 (see generate --help); several (f32 bf16 int8) are timed in turn, one JSON line each.",
             AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["f32"],
         };
+        PrecisionOption.AddListValidator(precision);
         var cmd = new Command("bench", "Time training steps (forward, backward, AdamW) on random token ids, or generation with --generate; prints JSON lines.")
         { config, vocab, emb, hidden, layers, batch, ctx, steps, threads, cell, generate, tokens, precision };
         cmd.SetAction(r => Program.Guard(() =>
