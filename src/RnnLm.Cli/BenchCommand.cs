@@ -24,12 +24,21 @@ public static class BenchCommand
         var generate = new Option<bool>("--generate") { Description = "Time generation instead: one token at a time, batch 1, hidden state carried, sampled at temperature 1." };
         var cell = new Option<string>("--cell") { Description = "Recurrent cell: elman (the book's), gru or lstm.", DefaultValueFactory = _ => "elman" };
         var tokens = new Option<int>("--tokens") { Description = "With --generate: tokens to generate (timed, after a short warm-up).", DefaultValueFactory = _ => 2000 };
+        var precision = new Option<string[]>("--precision")
+        {
+            Description = "With --generate: the head's weights, f32, bf16 or int8 (see generate --help); several (f32 bf16 int8) are timed in turn, one JSON line each.",
+            AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["f32"],
+        };
+        PrecisionOption.AddListValidator(precision);
         var cmd = new Command("bench", "Time training steps (forward, backward, AdamW) on random token ids, or generation with --generate; prints JSON lines.")
-        { config, vocab, emb, hidden, layers, batch, ctx, steps, threads, cell, generate, tokens };
+        { config, vocab, emb, hidden, layers, batch, ctx, steps, threads, cell, generate, tokens, precision };
         cmd.SetAction(r => Program.Guard(() =>
         {
             var cellType = TrainCommand.ParseCell(r.GetValue(cell)!);
             int nThreads = ThreadsOption.Check(r.GetValue(threads));
+            var precisions = r.GetValue(precision)!.Select(PrecisionOption.Parse).ToArray();
+            if (!r.GetValue(generate) && precisions.Any(x => x != Precision.F32))
+                throw new UsageException("--precision applies to --generate only: training runs in float32.");
             foreach (var name in r.GetValue(config)!)
             {
                 (int V, int E, int H, int L, int B, int T) p;
@@ -45,14 +54,17 @@ public static class BenchCommand
                 {
                     int n = r.GetValue(tokens);
                     if (n < 1) throw new UsageException($"--tokens must be at least 1, got {n}.");
-                    var g = GenerationBenchmark.Run(p.V, p.E, p.H, p.L, n, nThreads, cell: cellType);
-                    Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                    foreach (var prec in precisions)
                     {
-                        ["impl"] = "rnnlm", ["mode"] = "generate", ["config"] = name, ["cell"] = cellType.Name(),
-                        ["cpu"] = KernelPath.CpuModel, ["kernels"] = KernelPath.Current, ["threads"] = g.Threads, ["vocab"] = g.Vocab,
-                        ["emb"] = g.Emb, ["hidden"] = g.Hidden, ["layers"] = g.Layers, ["batch"] = 1, ["tokens"] = g.Tokens,
-                        ["generate_tokens_per_s"] = Math.Round(g.TokensPerSecond, 1), ["ms_per_token"] = Math.Round(g.MsPerToken, 4),
-                    }));
+                        var g = GenerationBenchmark.Run(p.V, p.E, p.H, p.L, n, nThreads, cell: cellType, precision: prec);
+                        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                        {
+                            ["impl"] = "rnnlm", ["mode"] = "generate", ["config"] = name, ["cell"] = cellType.Name(), ["precision"] = prec.Name(),
+                            ["cpu"] = KernelPath.CpuModel, ["kernels"] = KernelPath.Current, ["threads"] = g.Threads, ["vocab"] = g.Vocab,
+                            ["emb"] = g.Emb, ["hidden"] = g.Hidden, ["layers"] = g.Layers, ["batch"] = 1, ["tokens"] = g.Tokens,
+                            ["generate_tokens_per_s"] = Math.Round(g.TokensPerSecond, 1), ["ms_per_token"] = Math.Round(g.MsPerToken, 4),
+                        }));
+                    }
                     continue;
                 }
                 var res = TrainingBenchmark.Run(p.V, p.E, p.H, p.L, p.B, p.T, r.GetValue(steps), nThreads, cell: cellType);

@@ -13,16 +13,18 @@ public static class EvalCommand
         var batch = new Option<int>("--batch") { Description = "Batch size (0: as trained).", DefaultValueFactory = _ => 0 };
         var threads = ThreadsOption.Create();
         var unknown = UnknownOption.Create();
+        var precision = PrecisionOption.Create();
         var cmd = new Command("eval", "Average loss, perplexity and (character models) bits per character on a file; every token but the first is scored.")
-        { model, data, batch, threads, unknown };
+        { model, data, batch, threads, unknown, precision };
         cmd.SetAction(r => Program.Guard(() =>
         {
             int b = r.GetValue(batch), t = r.GetValue(threads);
             var handling = UnknownOption.Parse(r.GetValue(unknown)!);
+            var p = PrecisionOption.Parse(r.GetValue(precision)!);
             if (b < 0) throw new UsageException($"--batch must be 0 or positive, got {b}.");
             ThreadsOption.Check(t);
             // The model's data mode decides how the file is read: piece by piece in stream mode, whole in sentence mode.
-            using var lm = LanguageModel.Load(r.GetValue(model)!, t);
+            using var lm = LanguageModel.Load(r.GetValue(model)!, t, p);
             var s = lm.EvaluateFile(r.GetValue(data)!, b, handling);
             UnknownOption.Report(s.Unknown, handling);
             var inv = CultureInfo.InvariantCulture;

@@ -36,8 +36,9 @@ public static class GenerateCommand
         var interactive = new Option<bool>("--interactive")
         { Description = "Pick each next token among the most likely (arrow keys on a terminal; over a pipe one line per step: a number, a token's text, empty to sample, q to end)." };
         var unknown = UnknownOption.Create();
+        var precision = PrecisionOption.Create();
         var cmd = new Command("generate", "Continue a prompt with a trained model.")
-        { model, prompt, maxTokens, greedy, temperature, topK, topP, seed, beam, lengthPenalty, stop, samples, repetition, interactive, unknown };
+        { model, prompt, maxTokens, greedy, temperature, topK, topP, seed, beam, lengthPenalty, stop, samples, repetition, interactive, unknown, precision };
         cmd.SetAction(r => Program.Guard(() =>
         {
             int n = r.GetValue(maxTokens);
@@ -56,7 +57,8 @@ public static class GenerateCommand
             if (chat && (options.Beam > 1 || temperatures.Length > 1 || count > 1))
                 throw new UsageException("--interactive takes one temperature and no --beam or --samples.");
             var handling = UnknownOption.Parse(r.GetValue(unknown)!);
-            using var lm = LanguageModel.Load(r.GetValue(model)!);
+            var p = PrecisionOption.Parse(r.GetValue(precision)!);
+            using var lm = LanguageModel.Load(r.GetValue(model)!, precision: p);
             var found = new UnknownCharacters();
             string text = GenerationFlags.Map(() => lm.Generator.PreparePrompt(r.GetValue(prompt)!, handling, found));
             UnknownOption.Report(found, handling);

@@ -23,11 +23,13 @@ public static class ScoreCommand
         };
         var perToken = new Option<bool>("--per-token") { Description = "Add each token's text and log-probability to its line's JSON." };
         var unknown = UnknownOption.Create();
+        var precision = PrecisionOption.Create();
         var cmd = new Command("score", "Log-probability and perplexity of each line of a file, as JSON lines, then a summary.")
-        { model, data, context, perToken, unknown };
+        { model, data, context, perToken, unknown, precision };
         cmd.SetAction(r => Program.Guard(() =>
         {
             var handling = UnknownOption.Parse(r.GetValue(unknown)!);
+            var p = PrecisionOption.Parse(r.GetValue(precision)!);
             ScoreContext? ctx = r.GetValue(context) switch
             {
                 null => null,
@@ -35,7 +37,7 @@ public static class ScoreCommand
                 "carried" => ScoreContext.Carried,
                 var other => throw new UsageException($"--context must be zero or carried, got '{other}'."),
             };
-            using var lm = LanguageModel.Load(r.GetValue(model)!);
+            using var lm = LanguageModel.Load(r.GetValue(model)!, precision: p);
             string path = r.GetValue(data)!;
             string text = CorpusReader.ReadText(path);
             ctx ??= lm.Options?.Mode == DataMode.Stream ? ScoreContext.Carried : ScoreContext.Zero;

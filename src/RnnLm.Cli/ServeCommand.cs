@@ -17,8 +17,9 @@ public static class ServeCommand
         { Description = "Generations and scorings at once; more requests get 429 with Retry-After.", DefaultValueFactory = _ => 16 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "The largest max_tokens a request may ask for.", DefaultValueFactory = _ => 4096 };
         var maxBody = new Option<int>("--max-body") { Description = "The largest request body, in bytes.", DefaultValueFactory = _ => 1 << 20 };
+        var precision = PrecisionOption.Create();
         var cmd = new Command("serve", "Serve models over HTTP: POST /v1/generate, /v1/score, /v1/candidates; GET /v1/model, /healthz; a playground at /.")
-        { model, port, host, maxSessions, maxTokens, maxBody };
+        { model, port, host, maxSessions, maxTokens, maxBody, precision };
         cmd.SetAction(r => Program.Guard(() =>
         {
             int p = r.GetValue(port);
@@ -29,7 +30,8 @@ public static class ServeCommand
             if (limits.MaxSessions < 1) throw new UsageException($"--max-sessions must be at least 1, got {limits.MaxSessions}.");
             if (limits.MaxTokens < 1) throw new UsageException($"--max-tokens must be at least 1, got {limits.MaxTokens}.");
             if (limits.MaxBodyBytes < 1) throw new UsageException($"--max-body must be at least 1, got {limits.MaxBodyBytes}.");
-            using var models = ModelRegistry.Load(r.GetValue(model)!);
+            var prec = PrecisionOption.Parse(r.GetValue(precision)!);
+            using var models = ModelRegistry.Load(r.GetValue(model)!, prec);
             string address = h.Contains(':') && !h.StartsWith('[') ? $"[{h}]" : h;
             var app = RnnLmHost.Build(models, $"http://{address}:{p}", limits);
             try

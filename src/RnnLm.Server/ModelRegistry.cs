@@ -1,3 +1,5 @@
+using RnnLm.Tensors;
+
 namespace RnnLm.Server;
 
 /// <summary>
@@ -20,8 +22,11 @@ public sealed class ModelRegistry : IDisposable
         _names.Add(name);
     }
 
-    /// <summary>Loads each folder or checkpoint, named after its folder (or file name without extension), suffixed -2, -3 when taken.</summary>
-    public static ModelRegistry Load(IEnumerable<string> paths)
+    /// <summary>
+    /// Loads each folder or checkpoint, named after its folder (or file name without extension), suffixed -2, -3 when taken;
+    /// precision: how each head's weights are stored for inference (<see cref="LanguageModel.Load"/>).
+    /// </summary>
+    public static ModelRegistry Load(IEnumerable<string> paths, Precision precision = Precision.F32)
     {
         var registry = new ModelRegistry();
         try
@@ -34,7 +39,7 @@ public sealed class ModelRegistry : IDisposable
                 if (name.Length == 0) name = "model";
                 string unique = name;
                 for (int i = 2; registry._models.ContainsKey(unique); i++) unique = $"{name}-{i}";
-                registry.Add(unique, LanguageModel.Load(path));
+                registry.Add(unique, LanguageModel.Load(path, precision: precision));
             }
         }
         catch

@@ -1,6 +1,7 @@
 using RnnLm.Data;
 using RnnLm.Generation;
 using RnnLm.Nn;
+using RnnLm.Tensors;
 using RnnLm.Training;
 
 namespace RnnLm;
@@ -231,14 +232,30 @@ public sealed class LanguageModel : IDisposable
         return saved with { Epochs = given.Epochs, Steps = given.Steps, Minutes = given.Minutes, Threads = given.Threads };
     }
 
-    /// <summary>Loads a checkpoint file, or the best (else last) checkpoint of a run's folder.</summary>
-    public static LanguageModel Load(string path, int threads = 1)
+    /// <summary>
+    /// Loads a checkpoint file, or the best (else last) checkpoint of a run's folder. With a precision other than
+    /// F32 the head's weights are kept in bf16 or int8 for generation, scoring and evaluation (see
+    /// <see cref="RecurrentLanguageModel.SetPrecision"/>); such a model cannot be trained further.
+    /// </summary>
+    public static LanguageModel Load(string path, int threads = 1, Precision precision = Precision.F32)
     {
         var ckpt = Checkpoint.Load(path);
         var model = ckpt.CreateModel(threads);
-        model.Eval();
+        try
+        {
+            model.Eval();
+            model.SetPrecision(precision);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
         return new LanguageModel(model, ckpt.Tokenizer, ckpt.Header.Training);
     }
+
+    /// <summary>How the head's weights are stored for inference (<see cref="Load"/>'s precision).</summary>
+    public Precision Precision => Model.Precision;
 
     /// <summary>
     /// The result of scoring a text: the mean loss over the Tokens predicted, and the Characters those tokens hold

@@ -19,6 +19,8 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     private int[] _ids = [], _targets = [];
     private float[] _x = [], _dx = [], _top = [], _dTop = [], _proj = [], _dProj = [];
     private float[] _stepX = [], _stepProj = [];
+    private QuantizedMatrix? _headWeights;
+    private Linear? _dequantizedHead;
 
     public ModelConfig Config { get; }
     public Embedding Embedding { get; }
@@ -50,6 +52,50 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         _outputDropout = new Dropout(config.Dropout);
         Gemm = new SgemmEngine(threads);
         _head = new ChunkedLinearCrossEntropy(threads);
+    }
+
+    /// <summary>How the head's weights are stored for inference (see <see cref="SetPrecision"/>); F32 by default.</summary>
+    public Precision Precision { get; private set; } = Precision.F32;
+
+    /// <summary>The head's weights in <see cref="Precision"/>, or null at F32.</summary>
+    public QuantizedMatrix? HeadWeights => _headWeights;
+
+    /// <summary>
+    /// Stores the head's weights (vocabulary × input, the largest matrix: every generated token reads all of it)
+    /// in bf16 or int8 for inference, a copy of the float32 weights taken now; F32 drops the copy. From then on
+    /// Step, LossSum and Forward compute the logits with the copy's values, accumulating in float32 (Step through
+    /// <see cref="QuantizedMatrix.MultiplyTransposed"/>, which reads 2 or 1 bytes per weight; LossSum through the
+    /// float32 GEMM on the dequantized values). The embedding, recurrent layers and projection stay float32, and so
+    /// does training: ForwardBackward refuses a model that is not at F32. Not to be called while sessions step.
+    /// </summary>
+    public void SetPrecision(Precision precision)
+    {
+        if (!Enum.IsDefined(precision)) throw new ArgumentOutOfRangeException(nameof(precision), precision, "precision must be F32, Bf16 or Int8.");
+        _dequantizedHead = null;
+        _headWeights = precision == Precision.F32 ? null
+            : QuantizedMatrix.Create(precision, Fc.Weight.Value.Data, Fc.OutFeatures, Fc.InFeatures);
+        Precision = precision;
+    }
+
+    /// <summary>logits [rows, V] = the head applied to input [rows, D], in the model's precision.</summary>
+    private void HeadForward(SgemmEngine gemm, int rows, ReadOnlySpan<float> input, Span<float> logits)
+    {
+        if (_headWeights is { } q) q.MultiplyTransposed(rows, input, Fc.Bias.Value.Data, logits);
+        else Fc.Forward(gemm, rows, input, logits);
+    }
+
+    /// <summary>The head the chunked loss multiplies with: Fc, or a float32 layer holding the dequantized values.</summary>
+    private Linear LossHead()
+    {
+        if (_headWeights is not { } q) return Fc;
+        if (_dequantizedHead == null)
+        {
+            var head = new Linear(Fc.InFeatures, Fc.OutFeatures);
+            q.Dequantize(head.Weight.Value.Data);
+            Fc.Bias.Value.Data.CopyTo(head.Bias.Value.Data, 0);
+            _dequantizedHead = head;
+        }
+        return _dequantizedHead;
     }
 
     /// <summary>The length of a state for a batch: L·S·B·H.</summary>
@@ -85,6 +131,8 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     public float ForwardBackward(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batch, int steps,
         ReadOnlySpan<float> h0 = default, Span<float> hN = default)
     {
+        if (Precision != Precision.F32)
+            throw new InvalidOperationException($"training runs in float32; this model's head is {Precision.Name()} for inference: SetPrecision(Precision.F32) first.");
         int rows = Prepare(inputs, targets, batch, steps);
         CheckState(h0, batch, nameof(h0)); CheckState(hN, batch, nameof(hN));
         int E = Config.EmbDim, H = Config.HiddenDim;
@@ -119,7 +167,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         RunRecurrent(steps, batch, _x.AsSpan(0, rows * Config.EmbDim), h0, hN, out var top);
         count = Criterion.CountTargets(_targets.AsSpan(0, rows), Config.VocabSize);
         if (count == 0) return 0;
-        return _head.Run(Gemm, Fc, Criterion, rows, HeadInput(rows, top), _targets.AsSpan(0, rows), backward: false, 1f, default);
+        return _head.Run(Gemm, LossHead(), Criterion, rows, HeadInput(rows, top), _targets.AsSpan(0, rows), backward: false, 1f, default);
     }
 
     /// <summary>The logits [B, T, V] for inputs [B, T] (materialised: for small batches and tests).</summary>
@@ -134,7 +182,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         var headIn = HeadInput(rows, top);
         for (int t = 0; t < steps; t++)
             for (int b = 0; b < batch; b++)
-                Fc.Forward(Gemm, 1, headIn.Slice((t * batch + b) * D, D), logits.Slice((b * steps + t) * V, V));
+                HeadForward(Gemm, 1, headIn.Slice((t * batch + b) * D, D), logits.Slice((b * steps + t) * V, V));
     }
 
     /// <summary>
@@ -156,7 +204,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
             Proj.Forward(Gemm, batch, input, _stepProj.AsSpan(0, batch * E));
             input = _stepProj.AsSpan(0, batch * E);
         }
-        Fc.Forward(Gemm, batch, input, logits);
+        HeadForward(Gemm, batch, input, logits);
     }
 
     /// <summary>
@@ -176,7 +224,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
             Proj.Forward(gemm, batch, input, proj.Slice(0, batch * E));
             input = proj.Slice(0, batch * E);
         }
-        Fc.Forward(gemm, batch, input, logits);
+        HeadForward(gemm, batch, input, logits);
     }
 
     /// <summary>Embedding dropout, the recurrent stack, and dropout on its output (topDropped: what the head reads).</summary>
