@@ -157,7 +157,7 @@ public static class TrainCommand
             ? saved with { Data = null, Valid = null, Epochs = null, Steps = null, Minutes = null, ForgetBias = null }
             : PresetOptions(r.GetValue(Preset));
         foreach (var setting in Settings) o = setting.Apply(r, o);
-        MapErrors(() => { o.Validate(); return 0; });
+        o.Validate(); // Its errors name properties; Create maps them to flags around the whole command.
         return o;
     }
 
