@@ -16,7 +16,7 @@ public enum LrSchedule
     Constant,
     /// <summary>Divided by LrDecay whenever the validation loss does not improve.</summary>
     Plateau,
-    /// <summary>Cosine decay to zero over the run (its steps, or its time budget when only --minutes bounds it).</summary>
+    /// <summary>Cosine decay to zero over the run (its steps, or its time budget when only Minutes bounds it).</summary>
     Cosine,
 }
 
@@ -75,41 +75,41 @@ public sealed record TrainingOptions
     /// <summary>Fraction of the training text held out for validation when no validation file is given.</summary>
     public double ValidFraction { get; init; } = 0.1;
 
-    /// <summary>Throws an ArgumentException naming the first option out of range.</summary>
+    /// <summary>Throws an ArgumentException naming the first property out of range (its ParamName and the message's first word).</summary>
     public void Validate()
     {
         if (!RnnLm.Data.TokenizerFactory.Kinds.Contains(Tokenizer))
-            throw new ArgumentException($"--tokenizer must be one of {string.Join(", ", RnnLm.Data.TokenizerFactory.Kinds)}, got '{Tokenizer}'.", nameof(Tokenizer));
-        if (VocabSize is int v && v < 2) throw new ArgumentException($"--vocab-size must be at least 2, got {v}.", nameof(VocabSize));
-        Check.Positive(MinCount, "--min-count");
-        if (!Enum.IsDefined(Cell)) throw new ArgumentException($"--cell must be elman, gru or lstm, got {(int)Cell}.", nameof(Cell));
+            throw new ArgumentException($"{nameof(Tokenizer)} must be one of {string.Join(", ", RnnLm.Data.TokenizerFactory.Kinds)}, got '{Tokenizer}'.", nameof(Tokenizer));
+        if (VocabSize is int v && v < 2) throw new ArgumentException($"{nameof(VocabSize)} must be at least 2, got {v}.", nameof(VocabSize));
+        Check.Positive(MinCount, nameof(MinCount));
+        if (!Enum.IsDefined(Cell)) throw new ArgumentException($"{nameof(Cell)} must be elman, gru or lstm, got {(int)Cell}.", nameof(Cell));
         if (ForgetBias is float fb)
         {
             if (Cell != CellType.Lstm)
-                throw new ArgumentException($"--forget-bias applies to the lstm cell only; this run's cell is {Cell.Name()}.", nameof(ForgetBias));
-            if (!float.IsFinite(fb)) throw new ArgumentException($"--forget-bias must be a finite number, got {fb}.", nameof(ForgetBias));
+                throw new ArgumentException($"{nameof(ForgetBias)} applies to the lstm cell only; this run's cell is {Cell.Name()}.", nameof(ForgetBias));
+            if (!float.IsFinite(fb)) throw new ArgumentException($"{nameof(ForgetBias)} must be a finite number, got {fb}.", nameof(ForgetBias));
         }
-        Check.Positive(Layers, "--layers");
-        Check.Positive(Emb, "--emb");
-        Check.Positive(Hidden, "--hidden");
-        Check.Positive(Ctx, "--ctx");
-        Check.Positive(Batch, "--batch");
-        Check.Positive(Lr, "--lr");
-        Check.NonNegative(WeightDecay, "--weight-decay");
-        if (!(LrDecay > 1) || double.IsInfinity(LrDecay)) throw new ArgumentException($"--lr-decay must be a finite number above 1, got {LrDecay}.", nameof(LrDecay));
-        if (Warmup < 0) throw new ArgumentException($"--warmup must be 0 or more steps, got {Warmup}.", nameof(Warmup));
-        if (Epochs is int e) Check.Positive(e, "--epochs");
-        if (Steps is long s && s <= 0) throw new ArgumentException($"--steps must be positive, got {s}.", nameof(Steps));
-        if (Minutes is double m) Check.Positive(m, "--minutes");
-        if (!(Average >= 0 && Average <= 1)) throw new ArgumentException($"--average must be a fraction in [0, 1], got {Average}.", nameof(Average));
-        Check.NonNegative(Clip, "--clip");
-        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"--dropout must be in [0, 1), got {Dropout}.", nameof(Dropout));
-        if (!(WeightDropout >= 0 && WeightDropout < 1)) throw new ArgumentException($"--weight-dropout must be in [0, 1), got {WeightDropout}.", nameof(WeightDropout));
-        Check.Positive(InitRange, "--init-range");
+        Check.Positive(Layers, nameof(Layers));
+        Check.Positive(Emb, nameof(Emb));
+        Check.Positive(Hidden, nameof(Hidden));
+        Check.Positive(Ctx, nameof(Ctx));
+        Check.Positive(Batch, nameof(Batch));
+        Check.Positive(Lr, nameof(Lr));
+        Check.NonNegative(WeightDecay, nameof(WeightDecay));
+        if (!(LrDecay > 1) || double.IsInfinity(LrDecay)) throw new ArgumentException($"{nameof(LrDecay)} must be a finite number above 1, got {LrDecay}.", nameof(LrDecay));
+        if (Warmup < 0) throw new ArgumentException($"{nameof(Warmup)} must be 0 or more steps, got {Warmup}.", nameof(Warmup));
+        if (Epochs is int e) Check.Positive(e, nameof(Epochs));
+        if (Steps is long s && s <= 0) throw new ArgumentException($"{nameof(Steps)} must be positive, got {s}.", nameof(Steps));
+        if (Minutes is double m) Check.Positive(m, nameof(Minutes));
+        if (!(Average >= 0 && Average <= 1)) throw new ArgumentException($"{nameof(Average)} must be a fraction in [0, 1], got {Average}.", nameof(Average));
+        Check.NonNegative(Clip, nameof(Clip));
+        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"{nameof(Dropout)} must be in [0, 1), got {Dropout}.", nameof(Dropout));
+        if (!(WeightDropout >= 0 && WeightDropout < 1)) throw new ArgumentException($"{nameof(WeightDropout)} must be in [0, 1), got {WeightDropout}.", nameof(WeightDropout));
+        Check.Positive(InitRange, nameof(InitRange));
         if (Threads < 1 || Threads > RnnLm.Tensors.WorkerTeam.MaxThreads)
-            throw new ArgumentException($"--threads must be in 1..{RnnLm.Tensors.WorkerTeam.MaxThreads}, got {Threads}.", nameof(Threads));
-        if (ValidEvery < 0) throw new ArgumentException($"--valid-every must be 0 or positive, got {ValidEvery}.", nameof(ValidEvery));
-        if (!(ValidFraction > 0 && ValidFraction < 1)) throw new ArgumentException($"--valid-fraction must be in (0, 1), got {ValidFraction}.", nameof(ValidFraction));
+            throw new ArgumentException($"{nameof(Threads)} must be in 1..{RnnLm.Tensors.WorkerTeam.MaxThreads}, got {Threads}.", nameof(Threads));
+        if (ValidEvery < 0) throw new ArgumentException($"{nameof(ValidEvery)} must be 0 or positive, got {ValidEvery}.", nameof(ValidEvery));
+        if (!(ValidFraction > 0 && ValidFraction < 1)) throw new ArgumentException($"{nameof(ValidFraction)} must be in (0, 1), got {ValidFraction}.", nameof(ValidFraction));
     }
 
     /// <summary>The epochs a run may take: Epochs, else unbounded under Steps or Minutes, else 1.</summary>
