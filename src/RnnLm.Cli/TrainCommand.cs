@@ -125,23 +125,8 @@ public static class TrainCommand
     /// <summary>The flag of each TrainingOptions property the table sets.</summary>
     private static readonly Dictionary<string, string> Flags = Settings.ToDictionary(s => s.Property, s => s.Option.Name);
 
-    /// <summary>
-    /// Runs body, turning an ArgumentException whose ParamName is a TrainingOptions property (TrainingOptions.Validate
-    /// names the property: "Dropout must be ...") into a UsageException naming the flag ("--dropout must be ...").
-    /// </summary>
-    public static T MapErrors<T>(Func<T> body)
-    {
-        try
-        {
-            return body();
-        }
-        catch (ArgumentException e) when (e.ParamName is string name && Flags.TryGetValue(name, out var flag))
-        {
-            string message = e.Message.Replace($" (Parameter '{name}')", "");
-            if (message.StartsWith(name, StringComparison.Ordinal)) message = flag + message[name.Length..];
-            throw new UsageException(message, e);
-        }
-    }
+    /// <summary>Runs body with library errors about a TrainingOptions property reworded to name its flag (see GenerationFlags.Map).</summary>
+    public static T MapErrors<T>(Func<T> body) => GenerationFlags.Map(Flags, body);
 
     /// <summary>The named recipes (<see cref="Presets"/>); options given on the command line override them.</summary>
     public static TrainingOptions PresetOptions(string? name)
