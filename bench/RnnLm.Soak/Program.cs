@@ -74,9 +74,9 @@ return Judge(samples, outDir, warmup);
 
 // After the warm-up, growth is what fails, not jitter: the highest memory reading of the second half of the steady
 // part (resident, managed heap) may exceed the first half's highest by at most 5%, and the typical count (the median
-// of each half's handles and threads) may not rise at all. Counts are judged by their medians because the thread
-// pool adds and retires workers as load comes and goes, and a request in flight holds a socket: a leak raises the
-// level, jitter does not. The collector returning memory makes resident memory dip; a dip is not a leak.
+// of each half's handles and of its threads outside the thread pool) may not rise at all. The pool adds and retires
+// workers as load comes and goes, so its count is reported, not judged; counts are judged by their medians because a
+// request in flight holds a socket for a moment: a leak raises the level, jitter does not. The collector returning memory makes resident memory dip; a dip is not a leak.
 static int Judge(List<Sample> samples, string outDir, double warmup)
 {
     var steady = samples.Where(s => s.Minute >= warmup).ToList();
@@ -90,12 +90,13 @@ static int Judge(List<Sample> samples, string outDir, double warmup)
         double heap1 = first.Max(s => s.ManagedMb), heap2 = second.Max(s => s.ManagedMb);
         bool memory = rss2 <= rss1 * 1.05 && heap2 <= heap1 * 1.05;
         double handles1 = Median(first, s => s.Handles), handles2 = Median(second, s => s.Handles);
-        double threads1 = Median(first, s => s.Threads), threads2 = Median(second, s => s.Threads);
+        // Threads outside the thread pool (the pool's own count is reported, not judged: it follows the load).
+        double threads1 = Median(first, s => s.Threads - s.PoolThreads), threads2 = Median(second, s => s.Threads - s.PoolThreads);
         bool handles = handles2 <= handles1, threads = threads2 <= threads1;
         ok = memory && handles && threads;
         var last = samples[^1];
         verdict = string.Create(CultureInfo.InvariantCulture,
-            $"after minute {warmup}: resident {steady.Min(s => s.RssMb):F1}-{steady.Max(s => s.RssMb):F1} MB, highest {rss1:F1} then {rss2:F1} ({(rss2 / rss1 - 1) * 100:+0.0;-0.0}%); managed heap highest {heap1:F2} then {heap2:F2} MB; handles (median, range) {handles1} then {handles2}, {steady.Min(s => s.Handles)}-{steady.Max(s => s.Handles)}; threads {threads1} then {threads2}, {steady.Min(s => s.Threads)}-{steady.Max(s => s.Threads)} (thread pool {steady.Min(s => s.PoolThreads)}-{steady.Max(s => s.PoolThreads)}); {last.Cycles} cycles, {last.Steps} steps in {last.Minute:F0} minutes");
+            $"after minute {warmup}: resident {steady.Min(s => s.RssMb):F1}-{steady.Max(s => s.RssMb):F1} MB, highest {rss1:F1} then {rss2:F1} ({(rss2 / rss1 - 1) * 100:+0.0;-0.0}%); managed heap highest {heap1:F2} then {heap2:F2} MB; handles (median, range) {handles1} then {handles2}, {steady.Min(s => s.Handles)}-{steady.Max(s => s.Handles)}; threads outside the pool {threads1} then {threads2}, {steady.Min(s => s.Threads - s.PoolThreads)}-{steady.Max(s => s.Threads - s.PoolThreads)} (pool {steady.Min(s => s.PoolThreads)}-{steady.Max(s => s.PoolThreads)}, all {steady.Min(s => s.Threads)}-{steady.Max(s => s.Threads)}); {last.Cycles} cycles, {last.Steps} steps in {last.Minute:F0} minutes");
     }
     Plot(samples, Path.Combine(outDir, "soak.png"), warmup);
     if (!ok && steady.Count >= 4) Console.WriteLine("(a count fails when its median rises; memory when the second half's highest is over 5% above the first's)");
