@@ -80,7 +80,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     /// <summary>logits [rows, V] = the head applied to input [rows, D], in the model's precision.</summary>
     private void HeadForward(SgemmEngine gemm, int rows, ReadOnlySpan<float> input, Span<float> logits)
     {
-        if (_headWeights is { } q) q.MultiplyTransposed(rows, input, Fc.Bias.Value.Data, logits);
+        if (_headWeights is { } q) gemm.MultiplyTransposed(q, rows, input, Fc.Bias.Value.Data, logits);
         else Fc.Forward(gemm, rows, input, logits);
     }
 

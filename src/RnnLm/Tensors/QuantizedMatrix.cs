@@ -124,14 +124,32 @@ public sealed unsafe class QuantizedMatrix
         }
     }
 
-    private void Product<TF>(byte* w, float* scales, int batch, float* x, float* bias, float* y) where TF : IWeightFormat
+    private void Product<TF>(byte* w, float* scales, int batch, float* x, float* bias, float* y) where TF : IWeightFormat =>
+        Product<TF>(w, scales, 0, Rows, batch, x, bias, y);
+
+    private void Product<TF>(byte* w, float* scales, int r0, int r1, int batch, float* x, float* bias, float* y) where TF : IWeightFormat
     {
         switch (KernelPath.Set.Width)
         {
-            case 16: Product<Lanes512, TF>(w, scales, Rows, Columns, batch, x, bias, y); break;
-            case 8: Product<Lanes256, TF>(w, scales, Rows, Columns, batch, x, bias, y); break;
-            case 4: Product<Lanes128, TF>(w, scales, Rows, Columns, batch, x, bias, y); break;
-            default: Product<Lanes1, TF>(w, scales, Rows, Columns, batch, x, bias, y); break;
+            case 16: Product<Lanes512, TF>(w, scales, r0, r1, Rows, Columns, batch, x, bias, y); break;
+            case 8: Product<Lanes256, TF>(w, scales, r0, r1, Rows, Columns, batch, x, bias, y); break;
+            case 4: Product<Lanes128, TF>(w, scales, r0, r1, Rows, Columns, batch, x, bias, y); break;
+            default: Product<Lanes1, TF>(w, scales, r0, r1, Rows, Columns, batch, x, bias, y); break;
+        }
+    }
+
+    /// <summary>
+    /// Rows [r0, r1) of <see cref="MultiplyTransposed"/> (x [batch, Columns], bias null or [Rows], y [batch, Rows]), unchecked:
+    /// for a caller that splits the rows over threads. Each element has the bits of the whole product.
+    /// </summary>
+    internal void MultiplyTransposedRows(int r0, int r1, int batch, float* x, float* bias, float* y)
+    {
+        fixed (float* ps = _scales)
+        {
+            if (Precision == Precision.Bf16)
+                fixed (ushort* pw = _bf16) Product<Bf16Format>((byte*)pw, null, r0, r1, batch, x, bias, y);
+            else
+                fixed (sbyte* pw = _int8) Product<Int8Format>((byte*)pw, ps, r0, r1, batch, x, bias, y);
         }
     }
 
@@ -140,18 +158,18 @@ public sealed unsafe class QuantizedMatrix
     /// the batch), the rest one at a time on the scalar path, which gives the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Product<TV, TF>(byte* w, float* scales, int rows, int k, int batch, float* x, float* bias, float* y)
+    private static void Product<TV, TF>(byte* w, float* scales, int r0, int r1, int rows, int k, int batch, float* x, float* bias, float* y)
         where TV : unmanaged, ILanes<TV> where TF : IWeightFormat
     {
         float* lanes = stackalloc float[4 * 16];
         nint rowBytes = (nint)k * TF.Bytes;
-        int r = 0;
+        int r = r0;
         if (TV.Count > 1)
-            for (; r + 4 <= rows; r += 4)
+            for (; r + 4 <= r1; r += 4)
                 for (int b = 0; b < batch; b++)
                     FourRows<TV, TF>(w + r * rowBytes, rowBytes, scales == null ? null : scales + r, k, x + (nint)b * k, lanes,
                         bias == null ? null : bias + r, y + (nint)b * rows + r);
-        for (; r < rows; r++)
+        for (; r < r1; r++)
             for (int b = 0; b < batch; b++)
             {
                 float dot = OneRow<TF>(w + r * rowBytes, scales == null ? 1f : scales[r], k, x + (nint)b * k, lanes);

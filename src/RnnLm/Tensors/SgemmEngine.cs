@@ -175,7 +175,33 @@ public sealed unsafe class SgemmEngine : IDisposable
         }
     }
 
-    private const int LogitsJob = 1, GradientsJob = 2, RowDotsJob = 3;
+    private const int LogitsJob = 1, GradientsJob = 2, RowDotsJob = 3, QuantizedJob = 4;
+    private QuantizedMatrix? _jobQ;
+    private int _jobBatch;
+
+    /// <summary>
+    /// y = x · qᵀ + bias (<see cref="QuantizedMatrix.MultiplyTransposed"/>), with q's rows split over the threads when
+    /// the product is large (a reduced-precision head): each element as on one thread.
+    /// </summary>
+    internal void MultiplyTransposed(QuantizedMatrix q, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        int parts = Math.Min(Threads, (q.Rows + 3) / 4);
+        if (parts < 2 || (long)batch * q.Rows * q.Columns < ParallelThreshold)
+        {
+            q.MultiplyTransposed(batch, x, bias, y);
+            return;
+        }
+        Check.Length(x, (long)batch * q.Columns, nameof(x));
+        if (!bias.IsEmpty) Check.Length(bias, q.Rows, nameof(bias));
+        Check.Length(y, (long)batch * q.Rows, nameof(y));
+        fixed (float* px = x, pb = bias, py = y)
+        {
+            _job = QuantizedJob; _jobQ = q; _jobBatch = batch; _jobV = q.Rows; _jobParts = parts;
+            _jobPackedX = px; _jobB = pb; _jobG = py;
+            try { EnsureTeam().Run(parts); }
+            finally { _jobPackedX = _jobB = _jobG = null; _jobQ = null; }
+        }
+    }
 
     /// <summary>c[j] (+)= x · row j of b for j in [0, n), the rows split into Threads ranges; each c[j] as on one thread.</summary>
     private void RowDotsParallel(int n, int k, ReadOnlySpan<float> x, ReadOnlySpan<float> b, int ldb, Span<float> c, bool accumulate)
@@ -208,6 +234,13 @@ public sealed unsafe class SgemmEngine : IDisposable
     /// </summary>
     private void RunPart(int t)
     {
+        if (_job == QuantizedJob)
+        {
+            int groups = (_jobV + 3) / 4;
+            int q0 = (int)((long)groups * t / _jobParts) * 4, q1 = Math.Min(_jobV, (int)((long)groups * (t + 1) / _jobParts) * 4);
+            if (q0 < q1) _jobQ!.MultiplyTransposedRows(q0, q1, _jobBatch, _jobPackedX, _jobB, _jobG);
+            return;
+        }
         if (_job == RowDotsJob)
         {
             // Ranges in whole groups of four rows, the unit DotRows works in.

@@ -190,6 +190,37 @@ public class QuantizedMatrixTests
             }
     }
 
+    [Theory]
+    [InlineData(Precision.Bf16, 1)]
+    [InlineData(Precision.Int8, 1)]
+    [InlineData(Precision.Int8, 3)]
+    public void ProductSplitOverThreadsGivesTheBitsOfOneThread(Precision p, int batch)
+    {
+        // 1001 × 300: above the engine's threshold for splitting, and rows that are not a multiple of 4.
+        const int rows = 1001, cols = 300;
+        var q = QuantizedMatrix.Create(p, Random(rows * cols, 41, 2f), rows, cols);
+        var x = Random(batch * cols, 42, 3f);
+        var bias = Random(rows, 43);
+        var want = new float[batch * rows];
+        q.MultiplyTransposed(batch, x, bias, want);
+        foreach (int threads in new[] { 1, 2, 3, 4 })
+            foreach (bool withBias in new[] { true, false })
+            {
+                using var engine = new SgemmEngine(threads);
+                var got = new float[batch * rows];
+                engine.MultiplyTransposed(q, batch, x, withBias ? bias : default, got);
+                var expected = want;
+                if (!withBias)
+                {
+                    expected = new float[batch * rows];
+                    q.MultiplyTransposed(batch, x, default, expected);
+                }
+                for (int i = 0; i < got.Length; i++)
+                    Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(got[i]),
+                        $"{p} batch {batch} threads {threads} bias {withBias}, element {i}: {got[i]:R} against {expected[i]:R}");
+            }
+    }
+
     [Fact]
     public void ProductRefusesOperandsOfTheWrongLength()
     {
