@@ -215,6 +215,16 @@ public sealed unsafe class SgemmEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Part t of parts of [0, extent) in whole units (the last unit may be short): parts differ by at most one unit,
+    /// and the split depends only on extent, unit and parts, never on which thread runs a part.
+    /// </summary>
+    private static (int Start, int End) PartRange(int extent, int unit, int t, int parts)
+    {
+        int units = (extent + unit - 1) / unit;
+        return ((int)((long)units * t / parts) * unit, Math.Min(extent, (int)((long)units * (t + 1) / parts) * unit));
+    }
+
     private WorkerTeam EnsureTeam()
     {
         if (_team is null)
@@ -236,31 +246,27 @@ public sealed unsafe class SgemmEngine : IDisposable
     {
         if (_job == QuantizedJob)
         {
-            int groups = (_jobV + 3) / 4;
-            int q0 = (int)((long)groups * t / _jobParts) * 4, q1 = Math.Min(_jobV, (int)((long)groups * (t + 1) / _jobParts) * 4);
+            var (q0, q1) = PartRange(_jobV, 4, t, _jobParts);
             if (q0 < q1) _jobQ!.MultiplyTransposedRows(q0, q1, _jobBatch, _jobPackedX, _jobB, _jobG);
             return;
         }
         if (_job == RowDotsJob)
         {
             // Ranges in whole groups of four rows, the unit DotRows works in.
-            int groups = (_jobV + 3) / 4;
-            int j0 = (int)((long)groups * t / _jobParts) * 4, j1 = Math.Min(_jobV, (int)((long)groups * (t + 1) / _jobParts) * 4);
+            var (j0, j1) = PartRange(_jobV, 4, t, _jobParts);
             if (j0 < j1)
                 FastMath.DotRows(_jobPackedX, _jobB + (long)j0 * _jobStride, _jobH, j1 - j0, (int)_jobStride, _jobG + j0, _jobAccumulateDx);
             return;
         }
         SgemmBuffers buf = _partBuffers[t];
-        int s0 = (int)((long)_jobSlices * t / _jobParts), s1 = (int)((long)_jobSlices * (t + 1) / _jobParts);
+        var (s0, s1) = PartRange(_jobSlices, 1, t, _jobParts);
         if (_job == LogitsJob)
         {
             SgemmKernels.LogitsSlices(buf.Tile, _jobPackedX, _jobRows, _jobV, _jobH, _jobB, _jobG, _jobStride, s0, s1);
             return;
         }
         SgemmKernels.OutputWeightGradient(buf, _jobRows, _jobV, _jobH, _jobG, _jobStride, _jobPackedX, _jobDW, _jobLddw, _jobAccumulateDW, s0, s1);
-        int tiles = (_jobRows + SgemmKernels.MR - 1) / SgemmKernels.MR;
-        int r0 = (int)((long)tiles * t / _jobParts) * SgemmKernels.MR;
-        int r1 = Math.Min(_jobRows, (int)((long)tiles * (t + 1) / _jobParts) * SgemmKernels.MR);
+        var (r0, r1) = PartRange(_jobRows, SgemmKernels.MR, t, _jobParts);
         if (r0 < r1)
             SgemmKernels.OutputInputGradient(buf, _jobV, _jobH, _jobG, _jobStride, _jobB, _jobDX, _jobLddx, _jobAccumulateDx, r0, r1);
     }
@@ -372,8 +378,7 @@ public sealed unsafe class SgemmEngine : IDisposable
         int start0 = 0, end0 = 0;
         for (int t = 0; t < parts; t++)
         {
-            int start = (int)((long)tiles * t / parts) * align;
-            int end = Math.Min(extent, (int)((long)tiles * (t + 1) / parts) * align);
+            var (start, end) = PartRange(extent, align, t, parts);
             if (t == 0) { start0 = start; end0 = end; continue; }
             Worker w = workers[t - 1];
             w.Variant = v;
