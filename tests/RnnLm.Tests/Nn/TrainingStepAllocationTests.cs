@@ -25,13 +25,9 @@ public class TrainingStepAllocationTests
             opt.Step();
         }
         Step(); Step(); // warm up: buffers, JIT
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        long beforeThread = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) Step();
-        long thread = GC.GetAllocatedBytesForCurrentThread() - beforeThread;
-        // The process-wide figure also counts the test host's own threads, so the assertion is on the training
-        // thread; the GEMM worker thread has its own allocation test.
-        Assert.True(thread == 0, $"5 training steps allocated {thread} bytes on the training thread " +
-            $"({GC.GetTotalAllocatedBytes(precise: true) - before} in the whole process)");
+        // On the training thread: the process-wide figure also counts the test host's own threads, and the GEMM
+        // worker thread has its own allocation test.
+        long thread = Allocations.OnThread(Step, repeats: 5);
+        Assert.True(thread == 0, $"5 training steps allocated {thread} bytes on the training thread in every round");
     }
 }
