@@ -18,7 +18,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     private readonly Dropout _embeddingDropout, _outputDropout;
     private int[] _ids = [], _targets = [];
     private float[] _x = [], _dx = [], _top = [], _dTop = [], _proj = [], _dProj = [];
-    private float[] _stepX = [], _stepProj = [];
+    private float[] _stepX = [], _stepProj = [], _roundedHeadIn = [];
     private QuantizedMatrix? _headWeights;
     private Linear? _dequantizedHead;
 
@@ -63,9 +63,9 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     /// <summary>
     /// Stores the head's weights (vocabulary × input, the largest matrix: every generated token reads all of it)
     /// in bf16 or int8 for inference, a copy of the float32 weights taken now; F32 drops the copy. From then on
-    /// Step, LossSum and Forward compute the logits with the copy's values, accumulating in float32 (Step through
+    /// Step, LossSum and Forward compute the logits with the copy's values (Step through
     /// <see cref="QuantizedMatrix.MultiplyTransposed"/>, which reads 2 or 1 bytes per weight; LossSum through the
-    /// float32 GEMM on the dequantized values). The embedding, recurrent layers and projection stay float32, and so
+    /// float32 GEMM on the dequantized values, with the input rounded as the int8 product rounds it). The embedding, recurrent layers and projection stay float32, and so
     /// does training: ForwardBackward refuses a model that is not at F32. Not to be called while sessions step.
     /// </summary>
     public void SetPrecision(Precision precision)
@@ -167,7 +167,21 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
         RunRecurrent(steps, batch, _x.AsSpan(0, rows * Config.EmbDim), h0, hN, out var top);
         count = Criterion.CountTargets(_targets.AsSpan(0, rows), Config.VocabSize);
         if (count == 0) return 0;
-        return _head.Run(Gemm, LossHead(), Criterion, rows, HeadInput(rows, top), _targets.AsSpan(0, rows), backward: false, 1f, default);
+        return _head.Run(Gemm, LossHead(), Criterion, rows, LossHeadInput(rows, top), _targets.AsSpan(0, rows), backward: false, 1f, default);
+    }
+
+    /// <summary>
+    /// The head's input as the chunked loss takes it: at int8, each row rounded as the int8 product rounds it
+    /// (<see cref="QuantizedMatrix.RoundActivationRows"/>), so that the loss sees the values Step's logits come from.
+    /// </summary>
+    private ReadOnlySpan<float> LossHeadInput(int rows, ReadOnlySpan<float> top)
+    {
+        var input = HeadInput(rows, top);
+        if (_headWeights is not { Precision: Precision.Int8 } q) return input;
+        Grow(ref _roundedHeadIn, input.Length);
+        var rounded = _roundedHeadIn.AsSpan(0, input.Length);
+        q.RoundActivationRows(rows, input, rounded);
+        return rounded;
     }
 
     /// <summary>The logits [B, T, V] for inputs [B, T] (materialised: for small batches and tests).</summary>

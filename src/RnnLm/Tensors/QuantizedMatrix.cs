@@ -9,9 +9,13 @@ namespace RnnLm.Tensors;
 /// (symmetric: s = max|row| / 127, q = round(w / s), ties to even; a zero row has s = 0). Its values are the
 /// dequantized ones: the bfloat16 widened (exact), or q·s rounded once to float32. A token generated reads every
 /// weight of the head once, so storing 2 or 1 bytes per weight instead of 4 cuts the memory traffic that bounds
-/// generation. Products widen each weight to float32 in registers and accumulate in float32: every output is 16
-/// partial sums of fused multiply-adds (column c in partial c mod 16, in column order) added in a fixed tree, so
-/// the bits are the same on every kernel path (16, 8, 4 lanes or scalar) and on any thread count.
+/// generation.
+/// bfloat16 products widen each weight to float32 in registers and accumulate in float32: every output is 16 partial
+/// sums of fused multiply-adds (column c in partial c mod 16, in column order) added in a fixed tree.
+/// int8 products round each row of x to 16-bit integers first (<see cref="RoundActivations"/>: a step of
+/// max|x| / 32767, so each value moves by at most 1/65534 of the row's largest) and sum q_w·q_x in int32, which is
+/// exact in any order; the sum becomes float32 once, times s·step. Either way the bits are the same on every kernel
+/// path (16, 8, 4 lanes or scalar) and on any thread count.
 /// Immutable once made: any number of threads may multiply with it at once.
 /// </summary>
 public sealed unsafe class QuantizedMatrix
@@ -115,27 +119,7 @@ public sealed unsafe class QuantizedMatrix
         Check.Length(x, (long)batch * Columns, nameof(x));
         if (!bias.IsEmpty) Check.Length(bias, Rows, nameof(bias));
         Check.Length(y, (long)batch * Rows, nameof(y));
-        fixed (float* px = x, pb = bias, py = y, ps = _scales)
-        {
-            if (Precision == Precision.Bf16)
-                fixed (ushort* pw = _bf16) Product<Bf16Format>((byte*)pw, null, batch, px, pb, py);
-            else
-                fixed (sbyte* pw = _int8) Product<Int8Format>((byte*)pw, ps, batch, px, pb, py);
-        }
-    }
-
-    private void Product<TF>(byte* w, float* scales, int batch, float* x, float* bias, float* y) where TF : IWeightFormat =>
-        Product<TF>(w, scales, 0, Rows, batch, x, bias, y);
-
-    private void Product<TF>(byte* w, float* scales, int r0, int r1, int batch, float* x, float* bias, float* y) where TF : IWeightFormat
-    {
-        switch (KernelPath.Set.Width)
-        {
-            case 16: Product<Lanes512, TF>(w, scales, r0, r1, Rows, Columns, batch, x, bias, y); break;
-            case 8: Product<Lanes256, TF>(w, scales, r0, r1, Rows, Columns, batch, x, bias, y); break;
-            case 4: Product<Lanes128, TF>(w, scales, r0, r1, Rows, Columns, batch, x, bias, y); break;
-            default: Product<Lanes1, TF>(w, scales, r0, r1, Rows, Columns, batch, x, bias, y); break;
-        }
+        fixed (float* px = x, pb = bias, py = y) MultiplyTransposedRows(0, Rows, batch, px, pb, py);
     }
 
     /// <summary>
@@ -144,48 +128,55 @@ public sealed unsafe class QuantizedMatrix
     /// </summary>
     internal void MultiplyTransposedRows(int r0, int r1, int batch, float* x, float* bias, float* y)
     {
-        fixed (float* ps = _scales)
+        if (Precision == Precision.Int8)
         {
-            if (Precision == Precision.Bf16)
-                fixed (ushort* pw = _bf16) Product<Bf16Format>((byte*)pw, null, r0, r1, batch, x, bias, y);
-            else
-                fixed (sbyte* pw = _int8) Product<Int8Format>((byte*)pw, ps, r0, r1, batch, x, bias, y);
+            fixed (sbyte* pw = _int8)
+            fixed (float* ps = _scales) Int8Product(pw, ps, r0, r1, batch, x, bias, y);
+            return;
+        }
+        fixed (ushort* pw = _bf16)
+        {
+            switch (KernelPath.Set.Width)
+            {
+                case 16: Product<Lanes512>(pw, r0, r1, Rows, Columns, batch, x, bias, y); break;
+                case 8: Product<Lanes256>(pw, r0, r1, Rows, Columns, batch, x, bias, y); break;
+                case 4: Product<Lanes128>(pw, r0, r1, Rows, Columns, batch, x, bias, y); break;
+                default: Product<Lanes1>(pw, r0, r1, Rows, Columns, batch, x, bias, y); break;
+            }
         }
     }
 
     /// <summary>
-    /// Rows four at a time (four independent FMA chains hide the FMA latency; the four rows' weights stay in L1 across
-    /// the batch), the rest one at a time on the scalar path, which gives the same bits.
+    /// bfloat16 rows four at a time (four independent FMA chains hide the FMA latency; the four rows' weights stay in
+    /// L1 across the batch), the rest one at a time on the scalar path, which gives the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Product<TV, TF>(byte* w, float* scales, int r0, int r1, int rows, int k, int batch, float* x, float* bias, float* y)
-        where TV : unmanaged, ILanes<TV> where TF : IWeightFormat
+    private static void Product<TV>(ushort* w, int r0, int r1, int rows, int k, int batch, float* x, float* bias, float* y)
+        where TV : unmanaged, ILanes<TV>
     {
         float* lanes = stackalloc float[4 * 16];
-        nint rowBytes = (nint)k * TF.Bytes;
         int r = r0;
         if (TV.Count > 1)
             for (; r + 4 <= r1; r += 4)
                 for (int b = 0; b < batch; b++)
-                    FourRows<TV, TF>(w + r * rowBytes, rowBytes, scales == null ? null : scales + r, k, x + (nint)b * k, lanes,
-                        bias == null ? null : bias + r, y + (nint)b * rows + r);
+                    FourRows<TV>(w + (nint)r * k, k, x + (nint)b * k, lanes, bias == null ? null : bias + r, y + (nint)b * rows + r);
         for (; r < r1; r++)
             for (int b = 0; b < batch; b++)
             {
-                float dot = OneRow<TF>(w + r * rowBytes, scales == null ? 1f : scales[r], k, x + (nint)b * k, lanes);
+                float dot = OneRow(w + (nint)r * k, k, x + (nint)b * k, lanes);
                 y[(nint)b * rows + r] = bias == null ? dot : dot + bias[r];
             }
     }
 
     /// <summary>One row on one lane at a time: the reference order every vector width reproduces.</summary>
-    private static float OneRow<TF>(byte* w, float scale, int k, float* x, float* lanes) where TF : IWeightFormat
+    private static float OneRow(ushort* w, int k, float* x, float* lanes)
     {
         for (int j = 0; j < 16; j++) lanes[j] = 0f;
         int i = 0;
         for (; i <= k - 16; i += 16)
             for (int j = 0; j < 16; j++)
-                lanes[j] = MathF.FusedMultiplyAdd(TF.LoadOne(w, i + j, scale), x[i + j], lanes[j]);
-        for (int j = 0; i < k; i++, j++) lanes[j] = MathF.FusedMultiplyAdd(TF.LoadOne(w, i, scale), x[i], lanes[j]);
+                lanes[j] = MathF.FusedMultiplyAdd(BFloat16.ToSingle(w[i + j]), x[i + j], lanes[j]);
+        for (int j = 0; i < k; i++, j++) lanes[j] = MathF.FusedMultiplyAdd(BFloat16.ToSingle(w[i]), x[i], lanes[j]);
         return Tree(lanes);
     }
 
@@ -201,14 +192,10 @@ public sealed unsafe class QuantizedMatrix
 
     /// <summary>Four rows' dots with x: per row 16 partials held as 16 / Count registers (Count is 4, 8 or 16).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FourRows<TV, TF>(byte* w, nint rowBytes, float* scales, int k, float* x, float* lanes, float* bias, float* y)
-        where TV : unmanaged, ILanes<TV> where TF : IWeightFormat
+    private static void FourRows<TV>(ushort* w, int k, float* x, float* lanes, float* bias, float* y) where TV : unmanaged, ILanes<TV>
     {
         int c = TV.Count;
-        byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
-        float f0 = scales == null ? 1f : scales[0], f1 = scales == null ? 1f : scales[1];
-        float f2 = scales == null ? 1f : scales[2], f3 = scales == null ? 1f : scales[3];
-        TV s0 = TV.Create(f0), s1 = TV.Create(f1), s2 = TV.Create(f2), s3 = TV.Create(f3);
+        ushort* w0 = w, w1 = w + k, w2 = w + 2 * k, w3 = w + 3 * k;
         TV z = TV.Create(0f);
         TV a00 = z, a10 = z, a20 = z, a30 = z, a01 = z, a11 = z, a21 = z, a31 = z;
         TV a02 = z, a12 = z, a22 = z, a32 = z, a03 = z, a13 = z, a23 = z, a33 = z;
@@ -216,33 +203,33 @@ public sealed unsafe class QuantizedMatrix
         for (; i <= k - 16; i += 16)
         {
             TV x0 = TV.Load(x + i);
-            a00 = TV.MultiplyAdd(TF.Load(w0, i, s0), x0, a00);
-            a10 = TV.MultiplyAdd(TF.Load(w1, i, s1), x0, a10);
-            a20 = TV.MultiplyAdd(TF.Load(w2, i, s2), x0, a20);
-            a30 = TV.MultiplyAdd(TF.Load(w3, i, s3), x0, a30);
+            a00 = TV.MultiplyAdd(Widen<TV>(w0 + i), x0, a00);
+            a10 = TV.MultiplyAdd(Widen<TV>(w1 + i), x0, a10);
+            a20 = TV.MultiplyAdd(Widen<TV>(w2 + i), x0, a20);
+            a30 = TV.MultiplyAdd(Widen<TV>(w3 + i), x0, a30);
             if (c <= 8)
             {
                 int at = i + c;
                 TV x1 = TV.Load(x + at);
-                a01 = TV.MultiplyAdd(TF.Load(w0, at, s0), x1, a01);
-                a11 = TV.MultiplyAdd(TF.Load(w1, at, s1), x1, a11);
-                a21 = TV.MultiplyAdd(TF.Load(w2, at, s2), x1, a21);
-                a31 = TV.MultiplyAdd(TF.Load(w3, at, s3), x1, a31);
+                a01 = TV.MultiplyAdd(Widen<TV>(w0 + at), x1, a01);
+                a11 = TV.MultiplyAdd(Widen<TV>(w1 + at), x1, a11);
+                a21 = TV.MultiplyAdd(Widen<TV>(w2 + at), x1, a21);
+                a31 = TV.MultiplyAdd(Widen<TV>(w3 + at), x1, a31);
             }
             if (c <= 4)
             {
                 int at = i + 2 * c;
                 TV x2 = TV.Load(x + at);
-                a02 = TV.MultiplyAdd(TF.Load(w0, at, s0), x2, a02);
-                a12 = TV.MultiplyAdd(TF.Load(w1, at, s1), x2, a12);
-                a22 = TV.MultiplyAdd(TF.Load(w2, at, s2), x2, a22);
-                a32 = TV.MultiplyAdd(TF.Load(w3, at, s3), x2, a32);
+                a02 = TV.MultiplyAdd(Widen<TV>(w0 + at), x2, a02);
+                a12 = TV.MultiplyAdd(Widen<TV>(w1 + at), x2, a12);
+                a22 = TV.MultiplyAdd(Widen<TV>(w2 + at), x2, a22);
+                a32 = TV.MultiplyAdd(Widen<TV>(w3 + at), x2, a32);
                 at += c;
                 TV x3 = TV.Load(x + at);
-                a03 = TV.MultiplyAdd(TF.Load(w0, at, s0), x3, a03);
-                a13 = TV.MultiplyAdd(TF.Load(w1, at, s1), x3, a13);
-                a23 = TV.MultiplyAdd(TF.Load(w2, at, s2), x3, a23);
-                a33 = TV.MultiplyAdd(TF.Load(w3, at, s3), x3, a33);
+                a03 = TV.MultiplyAdd(Widen<TV>(w0 + at), x3, a03);
+                a13 = TV.MultiplyAdd(Widen<TV>(w1 + at), x3, a13);
+                a23 = TV.MultiplyAdd(Widen<TV>(w2 + at), x3, a23);
+                a33 = TV.MultiplyAdd(Widen<TV>(w3 + at), x3, a33);
             }
         }
         Spill(lanes, a00, a01, a02, a03);
@@ -252,10 +239,10 @@ public sealed unsafe class QuantizedMatrix
         for (int j = 0; i < k; i++, j++)
         {
             float xi = x[i];
-            lanes[j] = MathF.FusedMultiplyAdd(TF.LoadOne(w0, i, f0), xi, lanes[j]);
-            lanes[16 + j] = MathF.FusedMultiplyAdd(TF.LoadOne(w1, i, f1), xi, lanes[16 + j]);
-            lanes[32 + j] = MathF.FusedMultiplyAdd(TF.LoadOne(w2, i, f2), xi, lanes[32 + j]);
-            lanes[48 + j] = MathF.FusedMultiplyAdd(TF.LoadOne(w3, i, f3), xi, lanes[48 + j]);
+            lanes[j] = MathF.FusedMultiplyAdd(BFloat16.ToSingle(w0[i]), xi, lanes[j]);
+            lanes[16 + j] = MathF.FusedMultiplyAdd(BFloat16.ToSingle(w1[i]), xi, lanes[16 + j]);
+            lanes[32 + j] = MathF.FusedMultiplyAdd(BFloat16.ToSingle(w2[i]), xi, lanes[32 + j]);
+            lanes[48 + j] = MathF.FusedMultiplyAdd(BFloat16.ToSingle(w3[i]), xi, lanes[48 + j]);
         }
         for (int q = 0; q < 4; q++)
         {
@@ -274,66 +261,198 @@ public sealed unsafe class QuantizedMatrix
         if (c <= 4) { TV.Store(a2, p + 2 * c); TV.Store(a3, p + 3 * c); }
     }
 
-    /// <summary>How a stored weight becomes float32: a register of Count of them, or one.</summary>
-    private interface IWeightFormat
+    /// <summary>Count bfloat16 weights as float32: the 16 bits shifted into the top of each lane (exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Widen<TV>(ushort* p) where TV : unmanaged, ILanes<TV>
     {
-        /// <summary>Bytes per weight.</summary>
-        static abstract int Bytes { get; }
-        /// <summary>Weights [i, i + Count) of a row as float32 (scale: the row's, in every lane).</summary>
-        static abstract TV Load<TV>(byte* row, int i, TV scale) where TV : unmanaged, ILanes<TV>;
-        /// <summary>Weight i of a row as float32: the same bits as lane i of Load.</summary>
-        static abstract float LoadOne(byte* row, int i, float scale);
+        if (typeof(TV) == typeof(Lanes512))
+            return Unsafe.BitCast<Lanes512, TV>(new(Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Avx.LoadVector256(p)), 16).AsSingle()));
+        if (typeof(TV) == typeof(Lanes256))
+            return Unsafe.BitCast<Lanes256, TV>(new(Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(p), 16).AsSingle()));
+        if (typeof(TV) == typeof(Lanes128))
+        {
+            var h = Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(p)).AsUInt16();
+            return Unsafe.BitCast<Lanes128, TV>(new(Vector128.ShiftLeft(Vector128.WidenLower(h), 16).AsSingle()));
+        }
+        return Unsafe.BitCast<Lanes1, TV>(new(BFloat16.ToSingle(*p)));
     }
 
-    /// <summary>bfloat16: the 16 bits shifted into the top of a float32.</summary>
-    private readonly struct Bf16Format : IWeightFormat
+    // ---- int8: integer dot products with 16-bit activations ----
+
+    /// <summary>Rounded activations of at most this many values live on the stack; longer batches are rounded in groups.</summary>
+    private const int StackShorts = 16384;
+
+    /// <summary>
+    /// The largest |q| of a rounded activation in a row of k: 32767, or less where k·127·|q| could overflow the
+    /// int32 sum (k above 516).
+    /// </summary>
+    internal static int ActivationLimit(int k) => (int)Math.Min(short.MaxValue, int.MaxValue / (127L * k));
+
+    /// <summary>
+    /// Rounds x[0, k) to integers q with x ≈ q·step: step = max|x| / <see cref="ActivationLimit"/>(k), q = round(x / step)
+    /// (in double, ties to even). Returns step: 0 when x is all zeros (q all zeros), NaN when x holds a NaN or an
+    /// infinity (the products are then NaN, as float32's would be).
+    /// </summary>
+    internal static float RoundActivations(float* x, int k, short* q)
     {
-        public static int Bytes => 2;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float LoadOne(byte* row, int i, float scale) => BFloat16.ToSingle(((ushort*)row)[i]);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static TV Load<TV>(byte* row, int i, TV scale) where TV : unmanaged, ILanes<TV>
+        float max = 0f;
+        for (int i = 0; i < k; i++)
         {
-            ushort* p = (ushort*)row + i;
-            if (typeof(TV) == typeof(Lanes512))
-                return Unsafe.BitCast<Lanes512, TV>(new(Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Avx.LoadVector256(p)), 16).AsSingle()));
-            if (typeof(TV) == typeof(Lanes256))
-                return Unsafe.BitCast<Lanes256, TV>(new(Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(p), 16).AsSingle()));
-            if (typeof(TV) == typeof(Lanes128))
-            {
-                var h = Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(p)).AsUInt16();
-                return Unsafe.BitCast<Lanes128, TV>(new(Vector128.ShiftLeft(Vector128.WidenLower(h), 16).AsSingle()));
-            }
-            return Unsafe.BitCast<Lanes1, TV>(new(BFloat16.ToSingle(*p)));
+            float a = Math.Abs(x[i]);
+            if (!(a <= float.MaxValue)) return float.NaN;
+            if (a > max) max = a;
+        }
+        if (max == 0f)
+        {
+            new Span<short>(q, k).Clear();
+            return 0f;
+        }
+        int limit = ActivationLimit(k);
+        double inverse = limit / (double)max;
+        for (int i = 0; i < k; i++) q[i] = (short)Math.Clamp(Math.Round(x[i] * inverse, MidpointRounding.ToEven), -limit, limit);
+        return (float)((double)max / limit);
+    }
+
+    /// <summary>
+    /// What an int8 product multiplies its weights with: each row of x [rows, Columns] as q·step (<see cref="RoundActivations"/>),
+    /// into [rows, Columns]. A float32 product of these and the dequantized weights gives an int8 product's logits up to
+    /// float32 rounding. Only for int8 (the bfloat16 products take x as it is).
+    /// </summary>
+    internal void RoundActivationRows(int rows, ReadOnlySpan<float> x, Span<float> into)
+    {
+        if (Precision != Precision.Int8) throw new InvalidOperationException("only int8 products round their activations.");
+        int k = Columns;
+        Check.Length(x, (long)rows * k, nameof(x));
+        Check.Length(into, (long)rows * k, nameof(into));
+        short[]? rented = k > StackShorts ? System.Buffers.ArrayPool<short>.Shared.Rent(k) : null;
+        Span<short> buffer = rented ?? stackalloc short[Math.Min(k, StackShorts)];
+        try
+        {
+            fixed (float* px = x, pi = into)
+            fixed (short* q = buffer)
+                for (int r = 0; r < rows; r++)
+                {
+                    float step = RoundActivations(px + (nint)r * k, k, q);
+                    for (int c = 0; c < k; c++) pi[(nint)r * k + c] = q[c] * step;
+                }
+        }
+        finally
+        {
+            if (rented != null) System.Buffers.ArrayPool<short>.Shared.Return(rented);
         }
     }
 
-    /// <summary>int8 with a row scale: q converted to float32 (exact), times the scale (one rounding).</summary>
-    private readonly struct Int8Format : IWeightFormat
+    /// <summary>
+    /// Rows [r0, r1) of the int8 product: the batch's rows of x rounded in groups that fit on the stack, then each weight
+    /// row four at a time against every rounded row of the group (the four rows stay in L1 across the group).
+    /// </summary>
+    private void Int8Product(sbyte* w, float* scales, int r0, int r1, int batch, float* x, float* bias, float* y)
     {
-        public static int Bytes => 1;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float LoadOne(byte* row, int i, float scale) => ((sbyte*)row)[i] * scale;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static TV Load<TV>(byte* row, int i, TV scale) where TV : unmanaged, ILanes<TV>
+        int k = Columns, rows = Rows;
+        int group = Math.Clamp(StackShorts / k, 1, Math.Min(batch, 64));
+        short[]? rented = k > StackShorts ? System.Buffers.ArrayPool<short>.Shared.Rent(k) : null;
+        Span<short> buffer = rented ?? stackalloc short[Math.Min(group * k, StackShorts)];
+        float* steps = stackalloc float[group];
+        int* dots = stackalloc int[4];
+        try
         {
-            sbyte* p = (sbyte*)row + i;
-            TV q;
-            if (typeof(TV) == typeof(Lanes512))
-                q = Unsafe.BitCast<Lanes512, TV>(new(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(p)))));
-            else if (typeof(TV) == typeof(Lanes256))
-                q = Unsafe.BitCast<Lanes256, TV>(new(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(p))));
-            else if (typeof(TV) == typeof(Lanes128))
-            {
-                var b = Vector128.CreateScalar(Unsafe.ReadUnaligned<int>(p)).AsSByte();
-                q = Unsafe.BitCast<Lanes128, TV>(new(Vector128.ConvertToSingle(Vector128.WidenLower(Vector128.WidenLower(b)))));
-            }
-            else q = Unsafe.BitCast<Lanes1, TV>(new(*p));
-            return TV.Multiply(q, scale);
+            fixed (short* q = buffer)
+                for (int b0 = 0; b0 < batch; b0 += group)
+                {
+                    int g = Math.Min(group, batch - b0);
+                    for (int j = 0; j < g; j++) steps[j] = RoundActivations(x + (nint)(b0 + j) * k, k, q + (nint)j * k);
+                    int r = r0;
+                    for (; r + 4 <= r1; r += 4)
+                        for (int j = 0; j < g; j++)
+                        {
+                            FourDots(w + (nint)r * k, k, q + (nint)j * k, dots);
+                            float* yr = y + (nint)(b0 + j) * rows + r;
+                            for (int i = 0; i < 4; i++) yr[i] = Finish(dots[i], scales[r + i], steps[j], bias, r + i);
+                        }
+                    for (; r < r1; r++)
+                        for (int j = 0; j < g; j++)
+                            y[(nint)(b0 + j) * rows + r] = Finish(Dot(w + (nint)r * k, q + (nint)j * k, 0, k), scales[r], steps[j], bias, r);
+                }
         }
+        finally
+        {
+            if (rented != null) System.Buffers.ArrayPool<short>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>The exact integer dot as float32, times the row's scale times the activations' step, plus the bias.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Finish(int dot, float scale, float step, float* bias, int r)
+    {
+        float v = dot * (scale * step);
+        return bias == null ? v : v + bias[r];
+    }
+
+    /// <summary>Σ w[i]·q[i] for i in [from, k), one at a time.</summary>
+    private static int Dot(sbyte* w, short* q, int from, int k)
+    {
+        int sum = 0;
+        for (int i = from; i < k; i++) sum += w[i] * q[i];
+        return sum;
+    }
+
+    /// <summary>
+    /// Four rows' integer dots with q into dots[0..4): int8 widened to int16, pairs multiplied and added into int32
+    /// (vpmaddwd) 32, 16 or 8 columns at a time, the rest one at a time. Integer sums are exact, so every width gives
+    /// the same dots.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FourDots(sbyte* w, int k, short* q, int* dots)
+    {
+        sbyte* w0 = w, w1 = w + k, w2 = w + 2 * k, w3 = w + 3 * k;
+        int i = 0;
+        int width = KernelPath.Set.Width;
+        if (width == 16 && Avx512BW.IsSupported)
+        {
+            Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (; i <= k - 32; i += 32)
+            {
+                var x = Vector512.Load(q + i);
+                a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w0 + i)), x);
+                a1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w1 + i)), x);
+                a2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w2 + i)), x);
+                a3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w3 + i)), x);
+            }
+            dots[0] = Vector512.Sum(a0); dots[1] = Vector512.Sum(a1); dots[2] = Vector512.Sum(a2); dots[3] = Vector512.Sum(a3);
+        }
+        else if (width >= 8)
+        {
+            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (; i <= k - 16; i += 16)
+            {
+                var x = Vector256.Load(q + i);
+                a0 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w0 + i), x);
+                a1 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w1 + i), x);
+                a2 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w2 + i), x);
+                a3 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w3 + i), x);
+            }
+            dots[0] = Vector256.Sum(a0); dots[1] = Vector256.Sum(a1); dots[2] = Vector256.Sum(a2); dots[3] = Vector256.Sum(a3);
+        }
+        else if (width == 4)
+        {
+            Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (; i <= k - 8; i += 8)
+            {
+                var x = Vector128.Load(q + i);
+                a0 += PairDots(w0 + i, x); a1 += PairDots(w1 + i, x); a2 += PairDots(w2 + i, x); a3 += PairDots(w3 + i, x);
+            }
+            dots[0] = Vector128.Sum(a0); dots[1] = Vector128.Sum(a1); dots[2] = Vector128.Sum(a2); dots[3] = Vector128.Sum(a3);
+        }
+        else dots[0] = dots[1] = dots[2] = dots[3] = 0;
+        dots[0] += Dot(w0, q, i, k); dots[1] += Dot(w1, q, i, k); dots[2] += Dot(w2, q, i, k); dots[3] += Dot(w3, q, i, k);
+    }
+
+    /// <summary>8 int8 weights times 8 int16 activations, added in pairs into 4 int32 lanes (SSE2's pmaddwd, or widened products elsewhere).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> PairDots(sbyte* w, Vector128<short> x)
+    {
+        var w16 = Vector128.WidenLower(Vector128.CreateScalar(Unsafe.ReadUnaligned<long>(w)).AsSByte());
+        if (Sse2.IsSupported) return Sse2.MultiplyAddAdjacent(w16, x);
+        return Vector128.WidenLower(w16) * Vector128.WidenLower(x) + Vector128.WidenUpper(w16) * Vector128.WidenUpper(x);
     }
 }

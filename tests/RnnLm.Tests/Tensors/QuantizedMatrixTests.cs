@@ -159,8 +159,10 @@ public class QuantizedMatrixTests
     }
 
     /// <summary>
-    /// The product against Σ in double of the dequantized values: float32 accumulation of 16 partial chains of at most
-    /// ⌈k/16⌉ terms and a 4-level tree errs by at most (⌈k/16⌉ + 5)·2⁻²⁴·(Σ|w·x| + |bias|).
+    /// The product against Σ in double of the dequantized values and (int8) the rounded activations. bfloat16: float32
+    /// accumulation of 16 partial chains of at most ⌈k/16⌉ terms and a 4-level tree errs by at most
+    /// (⌈k/16⌉ + 5)·2⁻²⁴·(Σ|w·x| + |bias|). int8: the integer sum is exact, so only the dequantized values' and the
+    /// rounded activations' own rounding, the sum's conversion, the two multiplies and the bias add: 8·2⁻²⁴.
     /// </summary>
     [Theory]
     [MemberData(nameof(Shapes))]
@@ -174,20 +176,94 @@ public class QuantizedMatrixTests
         q.MultiplyTransposed(batch, x, bias, y);
         var yNoBias = new float[batch * rows];
         q.MultiplyTransposed(batch, x, default, yNoBias);
-        double eps = Math.Pow(2, -24) * ((cols + 15) / 16 + 5);
+        var xs = x;
+        if (p == Precision.Int8)
+        {
+            xs = new float[x.Length];
+            q.RoundActivationRows(batch, x, xs);
+        }
+        double eps = Math.Pow(2, -24) * (p == Precision.Int8 ? 8 : (cols + 15) / 16 + 5);
         for (int b = 0; b < batch; b++)
             for (int r = 0; r < rows; r++)
             {
                 double sum = 0, abs = 0;
                 for (int c = 0; c < cols; c++)
                 {
-                    double t = (double)q[r, c] * x[b * cols + c];
+                    double t = (double)q[r, c] * xs[b * cols + c];
                     sum += t; abs += Math.Abs(t);
                 }
                 double got = y[b * rows + r], want = sum + bias[r];
                 Assert.True(Math.Abs(got - want) <= eps * (abs + Math.Abs(bias[r])), $"[{b},{r}]: {got} vs {want}");
                 Assert.True(Math.Abs(yNoBias[b * rows + r] - sum) <= eps * abs, $"[{b},{r}] without bias: {yNoBias[b * rows + r]} vs {sum}");
             }
+    }
+
+    /// <summary>
+    /// int8 products round each row of x to integers times a step of max|x| / limit, where limit is 32767 or, for
+    /// long rows, what keeps k·127·limit within an int32: every value within half a step, the largest on ±limit.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(256)]
+    [InlineData(1000)]
+    [InlineData(4096)]
+    public unsafe void Int8ActivationsAreRoundedToHalfAStep(int k)
+    {
+        int limit = QuantizedMatrix.ActivationLimit(k);
+        Assert.Equal(k <= 516 ? 32767 : int.MaxValue / (127 * k), limit);
+        Assert.True(127L * k * limit <= int.MaxValue);
+        var x = Random(k, k + 1, 5f);
+        x[k / 2] = -7.5f; // the largest magnitude, negative
+        var qx = new short[k];
+        float step;
+        fixed (float* px = x)
+        fixed (short* pq = qx) step = QuantizedMatrix.RoundActivations(px, k, pq);
+        Assert.Equal(7.5 / limit, step, 1e-6 * step);
+        Assert.Equal(-limit, qx[k / 2]);
+        for (int i = 0; i < k; i++)
+        {
+            Assert.True(Math.Abs(qx[i]) <= limit);
+            Assert.True(Math.Abs(x[i] - qx[i] * (double)step) <= 0.5 * step * (1 + 1e-6), $"{x[i]} became {qx[i]}·{step}");
+        }
+        x.AsSpan().Clear();
+        fixed (float* px = x)
+        fixed (short* pq = qx) Assert.Equal(0f, QuantizedMatrix.RoundActivations(px, k, pq));
+        Assert.All(qx, v => Assert.Equal(0, v));
+    }
+
+    /// <summary>A long int8 row at the extremes (every weight ±127, every activation the largest) sums without overflow.</summary>
+    [Fact]
+    public void Int8LongRowsAtTheExtremesDoNotOverflow()
+    {
+        const int k = 4096, rows = 5;
+        var w = new float[rows * k];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < k; c++) w[r * k + c] = r % 2 == 0 ? 1f : -1f;
+        var x = new float[k];
+        x.AsSpan().Fill(2f);
+        var q = QuantizedMatrix.Create(Precision.Int8, w, rows, k);
+        var y = new float[rows];
+        q.MultiplyTransposed(1, x, default, y);
+        for (int r = 0; r < rows; r++)
+            Assert.Equal((r % 2 == 0 ? 1 : -1) * 2.0 * k, y[r], 1e-5 * 2 * k);
+    }
+
+    /// <summary>NaN or infinite activations give NaN logits, as float32 products would; zero activations give the bias.</summary>
+    [Fact]
+    public void Int8NonFiniteActivationsGiveNaNAndZeroGiveTheBias()
+    {
+        var q = QuantizedMatrix.Create(Precision.Int8, Random(6 * 20, 3), 6, 20);
+        var bias = Random(6, 4);
+        var x = new float[3 * 20];
+        x[5] = float.NaN;
+        x[20 + 7] = float.NegativeInfinity;
+        var y = new float[3 * 6];
+        q.MultiplyTransposed(3, x, bias, y);
+        for (int r = 0; r < 6; r++)
+        {
+            Assert.True(float.IsNaN(y[r]) && float.IsNaN(y[6 + r]), $"row {r}: {y[r]}, {y[6 + r]}");
+            Assert.Equal(bias[r], y[12 + r]);
+        }
     }
 
     [Theory]
