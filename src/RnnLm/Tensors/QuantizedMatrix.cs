@@ -10,8 +10,8 @@ namespace RnnLm.Tensors;
 /// dequantized ones: the bfloat16 widened (exact), or q·s rounded once to float32. A token generated reads every
 /// weight of the head once, so storing 2 or 1 bytes per weight instead of 4 cuts the memory traffic that bounds
 /// generation.
-/// bfloat16 products widen each weight to float32 in registers and accumulate in float32: every output is 16 partial
-/// sums of fused multiply-adds (column c in partial c mod 16, in column order) added in a fixed tree.
+/// bfloat16 products widen each weight to float32 in registers and accumulate in float32 (<see cref="RowDots"/>: 16
+/// partial sums of fused multiply-adds, column c in partial c mod 16, added in a fixed tree).
 /// int8 products round each row of x to 16-bit integers first (<see cref="RoundActivations"/>: a step of
 /// max|x| / 32767, so each value moves by at most 1/65534 of the row's largest) and sum q_w·q_x in int32, which is
 /// exact in any order; the sum becomes float32 once, times s·step. Either way the bits are the same on every kernel
@@ -134,147 +134,12 @@ public sealed unsafe class QuantizedMatrix
             fixed (float* ps = _scales) Int8Product(pw, ps, r0, r1, batch, x, bias, y);
             return;
         }
+        // bfloat16: the float32 row-dot kernel, widening each weight in registers; y = bias + dot (the same bits as dot + bias).
+        if (bias != null)
+            for (int b = 0; b < batch; b++) new ReadOnlySpan<float>(bias + r0, r1 - r0).CopyTo(new Span<float>(y + (nint)b * Rows + r0, r1 - r0));
         fixed (ushort* pw = _bf16)
-        {
-            switch (KernelPath.Set.Width)
-            {
-                case 16: Product<Lanes512>(pw, r0, r1, Rows, Columns, batch, x, bias, y); break;
-                case 8: Product<Lanes256>(pw, r0, r1, Rows, Columns, batch, x, bias, y); break;
-                case 4: Product<Lanes128>(pw, r0, r1, Rows, Columns, batch, x, bias, y); break;
-                default: Product<Lanes1>(pw, r0, r1, Rows, Columns, batch, x, bias, y); break;
-            }
-        }
-    }
-
-    /// <summary>
-    /// bfloat16 rows four at a time (four independent FMA chains hide the FMA latency; the four rows' weights stay in
-    /// L1 across the batch), the rest one at a time on the scalar path, which gives the same bits.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Product<TV>(ushort* w, int r0, int r1, int rows, int k, int batch, float* x, float* bias, float* y)
-        where TV : unmanaged, ILanes<TV>
-    {
-        float* lanes = stackalloc float[4 * 16];
-        int r = r0;
-        if (TV.Count > 1)
-            for (; r + 4 <= r1; r += 4)
-                for (int b = 0; b < batch; b++)
-                    FourRows<TV>(w + (nint)r * k, k, x + (nint)b * k, lanes, bias == null ? null : bias + r, y + (nint)b * rows + r);
-        for (; r < r1; r++)
-            for (int b = 0; b < batch; b++)
-            {
-                float dot = OneRow(w + (nint)r * k, k, x + (nint)b * k, lanes);
-                y[(nint)b * rows + r] = bias == null ? dot : dot + bias[r];
-            }
-    }
-
-    /// <summary>One row on one lane at a time: the reference order every vector width reproduces.</summary>
-    private static float OneRow(ushort* w, int k, float* x, float* lanes)
-    {
-        for (int j = 0; j < 16; j++) lanes[j] = 0f;
-        int i = 0;
-        for (; i <= k - 16; i += 16)
-            for (int j = 0; j < 16; j++)
-                lanes[j] = MathF.FusedMultiplyAdd(BFloat16.ToSingle(w[i + j]), x[i + j], lanes[j]);
-        for (int j = 0; i < k; i++, j++) lanes[j] = MathF.FusedMultiplyAdd(BFloat16.ToSingle(w[i]), x[i], lanes[j]);
-        return Tree(lanes);
-    }
-
-    /// <summary>The 16 partial sums added in a fixed tree: halves, quarters, eighths, then the last two.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Tree(float* p)
-    {
-        for (int j = 0; j < 8; j++) p[j] += p[j + 8];
-        for (int j = 0; j < 4; j++) p[j] += p[j + 4];
-        for (int j = 0; j < 2; j++) p[j] += p[j + 2];
-        return p[0] + p[1];
-    }
-
-    /// <summary>Four rows' dots with x: per row 16 partials held as 16 / Count registers (Count is 4, 8 or 16).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FourRows<TV>(ushort* w, int k, float* x, float* lanes, float* bias, float* y) where TV : unmanaged, ILanes<TV>
-    {
-        int c = TV.Count;
-        ushort* w0 = w, w1 = w + k, w2 = w + 2 * k, w3 = w + 3 * k;
-        TV z = TV.Create(0f);
-        TV a00 = z, a10 = z, a20 = z, a30 = z, a01 = z, a11 = z, a21 = z, a31 = z;
-        TV a02 = z, a12 = z, a22 = z, a32 = z, a03 = z, a13 = z, a23 = z, a33 = z;
-        int i = 0;
-        for (; i <= k - 16; i += 16)
-        {
-            TV x0 = TV.Load(x + i);
-            a00 = TV.MultiplyAdd(Widen<TV>(w0 + i), x0, a00);
-            a10 = TV.MultiplyAdd(Widen<TV>(w1 + i), x0, a10);
-            a20 = TV.MultiplyAdd(Widen<TV>(w2 + i), x0, a20);
-            a30 = TV.MultiplyAdd(Widen<TV>(w3 + i), x0, a30);
-            if (c <= 8)
-            {
-                int at = i + c;
-                TV x1 = TV.Load(x + at);
-                a01 = TV.MultiplyAdd(Widen<TV>(w0 + at), x1, a01);
-                a11 = TV.MultiplyAdd(Widen<TV>(w1 + at), x1, a11);
-                a21 = TV.MultiplyAdd(Widen<TV>(w2 + at), x1, a21);
-                a31 = TV.MultiplyAdd(Widen<TV>(w3 + at), x1, a31);
-            }
-            if (c <= 4)
-            {
-                int at = i + 2 * c;
-                TV x2 = TV.Load(x + at);
-                a02 = TV.MultiplyAdd(Widen<TV>(w0 + at), x2, a02);
-                a12 = TV.MultiplyAdd(Widen<TV>(w1 + at), x2, a12);
-                a22 = TV.MultiplyAdd(Widen<TV>(w2 + at), x2, a22);
-                a32 = TV.MultiplyAdd(Widen<TV>(w3 + at), x2, a32);
-                at += c;
-                TV x3 = TV.Load(x + at);
-                a03 = TV.MultiplyAdd(Widen<TV>(w0 + at), x3, a03);
-                a13 = TV.MultiplyAdd(Widen<TV>(w1 + at), x3, a13);
-                a23 = TV.MultiplyAdd(Widen<TV>(w2 + at), x3, a23);
-                a33 = TV.MultiplyAdd(Widen<TV>(w3 + at), x3, a33);
-            }
-        }
-        Spill(lanes, a00, a01, a02, a03);
-        Spill(lanes + 16, a10, a11, a12, a13);
-        Spill(lanes + 32, a20, a21, a22, a23);
-        Spill(lanes + 48, a30, a31, a32, a33);
-        for (int j = 0; i < k; i++, j++)
-        {
-            float xi = x[i];
-            lanes[j] = MathF.FusedMultiplyAdd(BFloat16.ToSingle(w0[i]), xi, lanes[j]);
-            lanes[16 + j] = MathF.FusedMultiplyAdd(BFloat16.ToSingle(w1[i]), xi, lanes[16 + j]);
-            lanes[32 + j] = MathF.FusedMultiplyAdd(BFloat16.ToSingle(w2[i]), xi, lanes[32 + j]);
-            lanes[48 + j] = MathF.FusedMultiplyAdd(BFloat16.ToSingle(w3[i]), xi, lanes[48 + j]);
-        }
-        for (int q = 0; q < 4; q++)
-        {
-            float dot = Tree(lanes + 16 * q);
-            y[q] = bias == null ? dot : dot + bias[q];
-        }
-    }
-
-    /// <summary>A row's 16 partials from its registers: register j holds partials [j·Count, (j+1)·Count).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Spill<TV>(float* p, TV a0, TV a1, TV a2, TV a3) where TV : unmanaged, ILanes<TV>
-    {
-        int c = TV.Count;
-        TV.Store(a0, p);
-        if (c <= 8) TV.Store(a1, p + c);
-        if (c <= 4) { TV.Store(a2, p + 2 * c); TV.Store(a3, p + 3 * c); }
-    }
-
-    /// <summary>Count bfloat16 weights as float32: the 16 bits shifted into the top of each lane (exact).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Widen<TV>(ushort* p) where TV : unmanaged, ILanes<TV>
-    {
-        if (typeof(TV) == typeof(Lanes512))
-            return Unsafe.BitCast<Lanes512, TV>(new(Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Avx.LoadVector256(p)), 16).AsSingle()));
-        if (typeof(TV) == typeof(Lanes256))
-            return Unsafe.BitCast<Lanes256, TV>(new(Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(p), 16).AsSingle()));
-        if (typeof(TV) == typeof(Lanes128))
-        {
-            var h = Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(p)).AsUInt16();
-            return Unsafe.BitCast<Lanes128, TV>(new(Vector128.ShiftLeft(Vector128.WidenLower(h), 16).AsSingle()));
-        }
-        return Unsafe.BitCast<Lanes1, TV>(new(BFloat16.ToSingle(*p)));
+            RowDots.Run<RowDots.Bf16>(x, batch, Columns, (byte*)(pw + (nint)r0 * Columns), Columns, r1 - r0, (nint)Columns * 2,
+                y + r0, Rows, accumulate: bias != null);
     }
 
     // ---- int8: integer dot products with 16-bit activations ----
