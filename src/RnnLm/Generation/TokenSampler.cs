@@ -31,27 +31,21 @@ public sealed class TokenSampler
         if (_options.Greedy) return TensorPrimitives.IndexOfMax(p);
 
         TensorPrimitives.SoftMax(p, p);
-        int k = v;
+        if (_options.TopK <= 0 && _options.TopP >= 1) return Draw(p);
         var order = _order.AsSpan(0, v);
-        if (_options.TopK > 0 || _options.TopP < 1)
+        for (int i = 0; i < v; i++) order[i] = i;
+        // Sort ids by descending probability (ties by id, for determinism).
+        order.Sort(new ByProbabilityDescending(_probs));
+        int k = v;
+        if (_options.TopK > 0) k = Math.Min(k, _options.TopK);
+        if (_options.TopP < 1)
         {
-            for (int i = 0; i < v; i++) order[i] = i;
-            // Sort ids by descending probability (ties by id, for determinism).
-            order.Sort(new ByProbabilityDescending(_probs));
-            if (_options.TopK > 0) k = Math.Min(k, _options.TopK);
-            if (_options.TopP < 1)
+            double cum = 0;
+            for (int i = 0; i < k; i++)
             {
-                double cum = 0;
-                for (int i = 0; i < k; i++)
-                {
-                    cum += p[order[i]];
-                    if (cum >= _options.TopP) { k = i + 1; break; }
-                }
+                cum += p[order[i]];
+                if (cum >= _options.TopP) { k = i + 1; break; }
             }
-        }
-        else
-        {
-            for (int i = 0; i < v; i++) order[i] = i;
         }
         double total = 0;
         for (int i = 0; i < k; i++) total += p[order[i]];
@@ -65,6 +59,22 @@ public sealed class TokenSampler
         for (int i = k - 1; i >= 0; i--)
             if (p[order[i]] > 0) return order[i];
         return order[0];
+    }
+
+    /// <summary>A draw from every token in id order: the sums and the choice of the sorted path with the identity order.</summary>
+    private int Draw(ReadOnlySpan<float> p)
+    {
+        double total = 0;
+        for (int i = 0; i < p.Length; i++) total += p[i];
+        double r = _rng.NextDouble() * total, acc = 0;
+        for (int i = 0; i < p.Length; i++)
+        {
+            acc += p[i];
+            if (r < acc) return i;
+        }
+        for (int i = p.Length - 1; i >= 0; i--)
+            if (p[i] > 0) return i;
+        return 0;
     }
 
     private readonly struct ByProbabilityDescending(float[] probs) : IComparer<int>
