@@ -10,9 +10,9 @@ public static class PrecisionOption
     {
         var option = new Option<string>("--precision")
         {
-            Description = "The output layer's weights for inference: f32 (as trained), bf16 (half the bytes) or int8 (a quarter, one scale " +
-                "per row), accumulated in float32; the rest stays float32. Measured perplexity cost against f32 on PTB test and Tiny Shakespeare: " +
-                "under 0.03% for both (short-trained models; docs/results.md).",
+            Description = "The output layer's weights for inference: f32 (as trained), bf16 (half the bytes, float32 sums) or int8 (a quarter, " +
+                "one scale per row; the layer's input rounded to 16-bit integers, exact integer sums); the rest stays float32. Measured " +
+                "perplexity cost against f32 on PTB test and Tiny Shakespeare: under 0.03% for both (docs/results.md).",
             DefaultValueFactory = _ => "f32",
         };
         // Checked while parsing, so a bad value is a usage error (exit code 2) before any model is loaded.

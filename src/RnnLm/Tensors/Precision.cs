@@ -10,7 +10,10 @@ public enum Precision
     F32,
     /// <summary>bfloat16: each weight rounded to the nearest even of the top 16 bits of its float32 (half the bytes).</summary>
     Bf16,
-    /// <summary>int8 with one float32 scale per row: q = round(w / s), s = max|row| / 127 (a quarter of the bytes).</summary>
+    /// <summary>
+    /// int8 with one float32 scale per row: q = round(w / s), s = max|row| / 127 (a quarter of the bytes). Products
+    /// round their input to 16-bit integers per row and sum exactly in int32 (<see cref="QuantizedMatrix"/>).
+    /// </summary>
     Int8,
 }
 
