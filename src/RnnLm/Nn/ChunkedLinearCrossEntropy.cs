@@ -29,7 +29,8 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
     private float[] _dW1 = [], _db1 = [];
     private readonly double[] _loss = new double[Lanes];
     private readonly LaneWorker? _worker;
-    private readonly Action _runLane1, _packInputGrad, _addSecondHalf;
+    // The halves of the call that InTwo runs at once, made once so that a call allocates nothing.
+    private readonly Action _runLane0, _runLane1, _packLogits, _packInputGrad, _addFirstHalf, _addSecondHalf;
     private int _addHalf, _addEnd;
     private float[] _headWeightGrad = [];
     private readonly PackedMatrix _wLogits = new(), _wInputGrad = new();
@@ -62,8 +63,11 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         int a = (threads + 1) / 2, b = Math.Max(1, threads / 2);
         _gemm = [new SgemmEngine(a, firstWorker: 2), new SgemmEngine(b, firstWorker: a + 1)];
         _rowTeams = [a > 1 ? new WorkerTeam(a, t => RowsPart(0, t), 2) : null, b > 1 ? new WorkerTeam(b, t => RowsPart(1, t), a + 1) : null];
+        _runLane0 = () => RunLane(0);
         _runLane1 = () => RunLane(1);
+        _addFirstHalf = () => AddWeightGradient(0, _addHalf);
         _addSecondHalf = () => AddWeightGradient(_addHalf, _addEnd);
+        _packLogits = () => PackWeight(forLogits: true);
         _packInputGrad = () => PackWeight(forLogits: false);
     }
 
@@ -88,66 +92,75 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         Check.Length(x, (long)rows * H, nameof(x));
         Check.Length(targets, rows, nameof(targets));
         if (backward) Check.Length(dx, (long)rows * H, nameof(dx));
-        // Blocks of at most maxRows rows, as equal as possible and an even number of them, so the two lanes get
-        // the same work. The blocks depend on the rows only, never on the thread count.
-        int maxRows = ChunkRows ?? (int)Math.Clamp(BlockBytes / (4L * V), 64, 4096);
-        int perLane = (rows + 2 * maxRows - 1) / (2 * maxRows);
-        int block = (rows + 2 * perLane - 1) / (2 * perLane);
-        long chunk = (long)SgemmKernels.SliceCount(V) * block * SliceWidth;
-        for (int l = 0; l < Lanes; l++)
-            if (_chunk[l].Length < chunk) _chunk[l] = new float[chunk];
-        if (backward)
-        {
-            // The second lane's first block overwrites _dW1, so it needs no clearing.
-            if (_dW1.Length < V * H) { _dW1 = new float[V * H]; _db1 = new float[V]; }
-            Array.Clear(_db1, 0, V);
-        }
+        int block = BlockRows(rows, V);
+        Reserve(V, H, block, backward);
         fixed (float* px = x, pdx = dx)
         fixed (int* pt = targets)
         {
             _head = head; _criterion = loss; _x = px; _dx = pdx; _targets = pt;
             _rows = rows; _block = block; _blocks = (rows + block - 1) / block; _split = (_blocks + 1) / 2;
             _backward = backward; _scale = scale;
-            // The second thread, when there is one and no one else has it; otherwise the same work in turn here.
-            if (backward && _worker != null && _worker.TryStart(_packInputGrad))
-            {
-                try { PackWeight(forLogits: true); }
-                finally { _worker.Wait(); }
-            }
-            else
-            {
-                PackWeight(forLogits: true);
-                if (backward) PackWeight(forLogits: false);
-            }
-            if (_blocks > 1 && _worker != null && _worker.TryStart(_runLane1))
-            {
-                try { RunLane(0); }
-                finally { _worker.Wait(); }
-            }
-            else
-            {
-                RunLane(0);
-                RunLane(1);
-            }
+            if (backward) InTwo(_packLogits, _packInputGrad);
+            else PackWeight(forLogits: true);
+            if (_blocks > 1) InTwo(_runLane0, _runLane1);
+            else { RunLane(0); RunLane(1); }
             _head = null; _criterion = null; _x = null; _dx = null; _targets = null;
         }
-        if (backward && _blocks > _split)
-        {
-            // Add the second lane's weight gradient to the first's, half of the rows on each thread.
-            _headWeightGrad = head.Weight.Grad.Data;
-            _addHalf = V / 2 * H;
-            _addEnd = V * H;
-            if (_worker != null && _worker.TryStart(_addSecondHalf))
-            {
-                try { AddWeightGradient(0, _addHalf); }
-                finally { _worker.Wait(); }
-            }
-            else AddWeightGradient(0, _addEnd);
-            _headWeightGrad = [];
-            var b = head.Bias.Grad.Data.AsSpan(0, V);
-            System.Numerics.Tensors.TensorPrimitives.Add(b, _db1.AsSpan(0, V), b);
-        }
+        if (backward && _blocks > _split) AddSecondLaneGradients(head, V, H);
         return _loss[0] + _loss[1];
+    }
+
+    /// <summary>
+    /// Rows per block: at most maxRows, as equal as possible and an even number of blocks, so the two lanes get the
+    /// same work. The blocks depend on the rows only, never on the thread count.
+    /// </summary>
+    private int BlockRows(int rows, int V)
+    {
+        int maxRows = ChunkRows ?? (int)Math.Clamp(BlockBytes / (4L * V), 64, 4096);
+        int perLane = (rows + 2 * maxRows - 1) / (2 * maxRows);
+        return (rows + 2 * perLane - 1) / (2 * perLane);
+    }
+
+    /// <summary>Grows the lanes' logits buffers and the second lane's gradient accumulators (the bias one cleared).</summary>
+    private void Reserve(int V, int H, int block, bool backward)
+    {
+        long chunk = (long)SgemmKernels.SliceCount(V) * block * SliceWidth;
+        for (int l = 0; l < Lanes; l++)
+            if (_chunk[l].Length < chunk) _chunk[l] = new float[chunk];
+        if (!backward) return;
+        // The second lane's first block overwrites _dW1, so it needs no clearing.
+        if (_dW1.Length < V * H) { _dW1 = new float[V * H]; _db1 = new float[V]; }
+        Array.Clear(_db1, 0, V);
+    }
+
+    /// <summary>
+    /// Runs both: second on the worker while first runs here, when there is a worker and no one else has it;
+    /// otherwise first, then second, here. The two must not depend on each other.
+    /// </summary>
+    private void InTwo(Action first, Action second)
+    {
+        if (_worker != null && _worker.TryStart(second))
+        {
+            try { first(); }
+            finally { _worker.Wait(); }
+        }
+        else
+        {
+            first();
+            second();
+        }
+    }
+
+    /// <summary>Adds the second lane's weight and bias gradients to the head's (the first lane's), the weight in two halves.</summary>
+    private void AddSecondLaneGradients(Linear head, int V, int H)
+    {
+        _headWeightGrad = head.Weight.Grad.Data;
+        _addHalf = V / 2 * H;
+        _addEnd = V * H;
+        InTwo(_addFirstHalf, _addSecondHalf);
+        _headWeightGrad = [];
+        var b = head.Bias.Grad.Data.AsSpan(0, V);
+        System.Numerics.Tensors.TensorPrimitives.Add(b, _db1.AsSpan(0, V), b);
     }
 
     private void AddWeightGradient(int from, int to)
