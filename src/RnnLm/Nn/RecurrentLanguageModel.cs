@@ -133,12 +133,11 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     {
         if (Precision != Precision.F32)
             throw new InvalidOperationException($"training runs in float32; this model's head is {Precision.Name()} for inference: SetPrecision(Precision.F32) first.");
-        int rows = Prepare(inputs, targets, batch, steps);
+        int rows = Prepare(inputs, targets, batch, steps, out int count);
         CheckState(h0, batch, nameof(h0)); CheckState(hN, batch, nameof(hN));
         int E = Config.EmbDim, H = Config.HiddenDim;
         var x = _x.AsSpan(0, rows * E);
         RunRecurrent(steps, batch, x, h0, hN, out var topDropped);
-        int count = Criterion.CountTargets(_targets.AsSpan(0, rows), Config.VocabSize);
         if (count == 0) return 0f;
 
         var headIn = Proj == null ? topDropped : _proj.AsSpan(0, rows * E);
@@ -162,10 +161,9 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     public double LossSum(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batch, int steps, out int count,
         ReadOnlySpan<float> h0 = default, Span<float> hN = default)
     {
-        int rows = Prepare(inputs, targets, batch, steps);
+        int rows = Prepare(inputs, targets, batch, steps, out count);
         CheckState(h0, batch, nameof(h0)); CheckState(hN, batch, nameof(hN));
         RunRecurrent(steps, batch, _x.AsSpan(0, rows * Config.EmbDim), h0, hN, out var top);
-        count = Criterion.CountTargets(_targets.AsSpan(0, rows), Config.VocabSize);
         if (count == 0) return 0;
         return _head.Run(Gemm, LossHead(), Criterion, rows, LossHeadInput(rows, top), _targets.AsSpan(0, rows), backward: false, 1f, default);
     }
@@ -188,7 +186,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
     public void Forward(ReadOnlySpan<int> inputs, int batch, int steps, Span<float> logits,
         ReadOnlySpan<float> h0 = default, Span<float> hN = default)
     {
-        int rows = Prepare(inputs, default, batch, steps);
+        int rows = Prepare(inputs, default, batch, steps, out _);
         int V = Config.VocabSize, D = Fc.InFeatures;
         Check.Length(logits, (long)rows * V, nameof(logits));
         CheckState(h0, batch, nameof(h0)); CheckState(hN, batch, nameof(hN));
@@ -278,9 +276,11 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
                 $"has {expected} ({Config.NumLayers} layers × {Rnn.Layers[0].StateCount} tensors × {batch} × hidden {Config.HiddenDim}).", name);
     }
 
-    /// <summary>Checks shapes and ids, transposes to time-major and looks up the embeddings. Returns B·T.</summary>
-    private int Prepare(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batch, int steps)
+    /// <summary>Checks shapes and ids, transposes to time-major and looks up the embeddings. Returns B·T; count: the targets that are not padding.</summary>
+    private int Prepare(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batch, int steps, out int count)
     {
+        count = 0;
+        int ignore = Criterion.IgnoreIndex;
         Check.Positive(batch, nameof(batch));
         Check.Positive(steps, nameof(steps));
         int rows = batch * steps, V = Config.VocabSize;
@@ -301,6 +301,7 @@ public sealed class RecurrentLanguageModel : Module, IDisposable
                     if ((uint)y >= (uint)V)
                         throw new ArgumentException($"target id {y} at [{b},{t}] is outside the vocabulary [0, {V}).", nameof(targets));
                     _targets[t * batch + b] = y;
+                    if (y != ignore) count++;
                 }
             }
         Embedding.Forward(_ids.AsSpan(0, rows), _x.AsSpan(0, rows * Config.EmbDim));
