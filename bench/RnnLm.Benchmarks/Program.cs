@@ -4,7 +4,8 @@ using BenchmarkDotNet.Running;
 using RnnLm.Benchmarks;
 using RnnLm.Tensors;
 
-// `gemm [case...] [--threads 1,2] [--reps N]`: quick Stopwatch timing, one JSON line per case.
+// `gemm [case...] [--threads 1,2] [--reps N]`: quick Stopwatch timing, one JSON line per case, each with its share of
+// the core's peak FMA rate (measured first by PeakFma, a loop of independent FMAs in registers, times the threads).
 // Anything else goes to BenchmarkDotNet (e.g. `--filter *Gemm*`). RNNLM_KERNELS=avx512|avx2|v128|scalar forces a path.
 if (Environment.GetEnvironmentVariable("RNNLM_KERNELS") is { Length: > 0 } path) KernelPath.Force(path);
 if (args.Length > 0 && args[0] == "gemm")
@@ -26,6 +27,9 @@ static void QuickGemm(string[] args)
         else names.Add(args[i]);
     }
     IEnumerable<GemmCase> cases = names.Count == 0 ? GemmCase.All : names.Select(GemmCase.Find);
+    var (peak, lanes) = PeakFma.Measure();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{{\"impl\":\"RnnLm\",\"case\":\"peak-fma\",\"lanes\":{lanes},\"threads\":1,\"gflops\":{peak:F1}}}"));
     foreach (GemmCase gc in cases)
     {
         float[] a = GemmCase.Random(gc.ALength, 1), b = GemmCase.Random(gc.BLength, 2);
@@ -47,7 +51,7 @@ static void QuickGemm(string[] args)
             Array.Sort(times);
             double best = times[0], median = times[reps / 2];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"impl\":\"RnnLm\",\"kernels\":\"{KernelPath.Current}\",\"case\":\"{gc.Name}\",\"variant\":\"{gc.Variant}\",\"m\":{gc.M},\"n\":{gc.N},\"k\":{gc.K},\"threads\":{t},\"best_s\":{best:G4},\"gflops\":{gc.Flops / best / 1e9:F1},\"gflops_median\":{gc.Flops / median / 1e9:F1}}}"));
+                $"{{\"impl\":\"RnnLm\",\"kernels\":\"{KernelPath.Current}\",\"case\":\"{gc.Name}\",\"variant\":\"{gc.Variant}\",\"m\":{gc.M},\"n\":{gc.N},\"k\":{gc.K},\"threads\":{t},\"best_s\":{best:G4},\"gflops\":{gc.Flops / best / 1e9:F1},\"gflops_median\":{gc.Flops / median / 1e9:F1},\"share_of_peak\":{gc.Flops / best / 1e9 / (peak * t):F3}}}"));
         }
     }
 }
