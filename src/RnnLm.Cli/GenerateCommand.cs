@@ -3,6 +3,7 @@ using System.Globalization;
 using RnnLm.Data;
 using RnnLm.Generation;
 using Spectre.Console;
+using static RnnLm.Cli.CliOption;
 
 namespace RnnLm.Cli;
 
@@ -15,54 +16,70 @@ public static class GenerateCommand
     /// <summary>How many candidates the interactive mode offers at each step.</summary>
     private const int Choices = 10;
 
+    /// <summary>The library's defaults, which the options take (and the help quotes).</summary>
+    private static readonly GenerationOptions Defaults = new();
+
+    // The options read apart from the GenerationOptions they set.
+    private static readonly Option<string> Model = new("--model") { Description = "A run folder (its best.ckpt) or a checkpoint file.", Required = true };
+    private static readonly Option<string> Prompt = Opt("--prompt", "The text to continue.", "");
+    private static readonly Option<string> Temperature = Opt("--temperature",
+        "Sampling temperature (> 0); a comma-separated list (0.2,0.5,1.0) gives one sample at each.", Defaults.Temperature.Text());
+    private static readonly Option<int> Samples = Opt("--samples", "Samples per temperature.", 1);
+    private static readonly Option<bool> Interactive = Opt<bool>("--interactive",
+        "Pick each next token among the most likely (arrow keys on a terminal; over a pipe one line per step: a number, a token's text, empty to sample, q to end).");
+    private static readonly Option<string> Unknown = UnknownOption.Create();
+    private static readonly Option<string> Precision = PrecisionOption.Create();
+
+    /// <summary>Every option of generate, in the help's order, with the GenerationOptions property each sets.</summary>
+    private static readonly OptionTable<GenerationOptions> Table = new()
+    {
+        Model,
+        Prompt,
+        // Checked here, before --temperature is read, as the library would: its message, naming the flag.
+        { Opt("--max-tokens", "How many tokens to generate.", Defaults.MaxTokens), nameof(GenerationOptions.MaxTokens),
+            (o, v) => o with { MaxTokens = v >= 0 ? v : throw new UsageException($"--max-tokens must be 0 or more, got {v}.") } },
+        { Opt<bool>("--greedy", "Always take the most likely token."), nameof(GenerationOptions.Greedy), (o, v) => o with { Greedy = v } },
+        { Temperature, nameof(GenerationOptions.Temperature), (o, v) => o with { Temperature = ParseTemperatures(v)[0] } },
+        { Opt("--top-k", "Sample among the k most likely tokens (0: all).", Defaults.TopK), nameof(GenerationOptions.TopK), (o, v) => o with { TopK = v } },
+        { Opt("--top-p", "Sample among the most likely tokens whose probabilities add up to p.", Defaults.TopP),
+            nameof(GenerationOptions.TopP), (o, v) => o with { TopP = v } },
+        { Opt("--seed", "Sampling seed (sample i of --samples uses seed + i).", (int)Defaults.Seed),
+            nameof(GenerationOptions.Seed), (o, v) => o with { Seed = (ulong)v } },
+        { Opt("--beam", "Beam search with this many beams (1: sample).", Defaults.Beam), nameof(GenerationOptions.Beam), (o, v) => o with { Beam = v } },
+        { Opt("--length-penalty", "Beam search ranks by log-probability / tokens^this (0: none, 1: per token).", Defaults.LengthPenalty),
+            nameof(GenerationOptions.LengthPenalty), (o, v) => o with { LengthPenalty = v } },
+        { new Option<string[]>("--stop") { Description = "Stop where this text appears (repeatable); the output ends before it.", AllowMultipleArgumentsPerToken = false },
+            nameof(GenerationOptions.Stop), (o, v) => o with { Stop = v ?? [] } },
+        Samples,
+        { Opt("--repetition-penalty", "Divide the logits of tokens already seen by this (1: off).", Defaults.RepetitionPenalty),
+            nameof(GenerationOptions.RepetitionPenalty), (o, v) => o with { RepetitionPenalty = v } },
+        Interactive,
+        Unknown,
+        Precision,
+    };
+
+    /// <summary>The flag of each GenerationOptions property generate sets.</summary>
+    public static IReadOnlyDictionary<string, string> Flags => Table.Flags;
+
+    /// <summary>The properties the table sets, for tests that compare them with the library's defaults.</summary>
+    public static IEnumerable<string> BoundProperties => Table.Bound.Select(s => s.Property!);
+
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "A run folder (its best.ckpt) or a checkpoint file.", Required = true };
-        var prompt = new Option<string>("--prompt") { Description = "The text to continue.", DefaultValueFactory = _ => "" };
-        var maxTokens = new Option<int>("--max-tokens") { Description = "How many tokens to generate.", DefaultValueFactory = _ => 200 };
-        var greedy = new Option<bool>("--greedy") { Description = "Always take the most likely token." };
-        var temperature = new Option<string>("--temperature")
-        { Description = "Sampling temperature (> 0); a comma-separated list (0.2,0.5,1.0) gives one sample at each.", DefaultValueFactory = _ => "1" };
-        var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0: all).", DefaultValueFactory = _ => 0 };
-        var topP = new Option<float>("--top-p") { Description = "Sample among the most likely tokens whose probabilities add up to p.", DefaultValueFactory = _ => 1f };
-        var seed = new Option<int>("--seed") { Description = "Sampling seed (sample i of --samples uses seed + i).", DefaultValueFactory = _ => 1 };
-        var beam = new Option<int>("--beam") { Description = "Beam search with this many beams (1: sample).", DefaultValueFactory = _ => 1 };
-        var lengthPenalty = new Option<float>("--length-penalty")
-        { Description = "Beam search ranks by log-probability / tokens^this (0: none, 1: per token).", DefaultValueFactory = _ => 1f };
-        var stop = new Option<string[]>("--stop") { Description = "Stop where this text appears (repeatable); the output ends before it.", AllowMultipleArgumentsPerToken = false };
-        var samples = new Option<int>("--samples") { Description = "Samples per temperature.", DefaultValueFactory = _ => 1 };
-        var repetition = new Option<float>("--repetition-penalty")
-        { Description = "Divide the logits of tokens already seen by this (1: off).", DefaultValueFactory = _ => 1f };
-        var interactive = new Option<bool>("--interactive")
-        { Description = "Pick each next token among the most likely (arrow keys on a terminal; over a pipe one line per step: a number, a token's text, empty to sample, q to end)." };
-        var unknown = UnknownOption.Create();
-        var precision = PrecisionOption.Create();
-        var cmd = new Command("generate", "Continue a prompt with a trained model.")
-        { model, prompt, maxTokens, greedy, temperature, topK, topP, seed, beam, lengthPenalty, stop, samples, repetition, interactive, unknown, precision };
+        var cmd = Table.Command("generate", "Continue a prompt with a trained model.");
         cmd.SetAction(r => Program.Guard(() =>
         {
-            int n = r.GetValue(maxTokens);
-            if (n < 0) throw new UsageException($"--max-tokens must be 0 or more, got {n}.");
-            var temperatures = ParseTemperatures(r.GetValue(temperature)!);
-            int count = r.GetValue(samples);
-            if (count < 1) throw new UsageException($"--samples must be at least 1, got {count}.");
-            var options = new GenerationOptions
-            {
-                MaxTokens = n, Greedy = r.GetValue(greedy), Temperature = temperatures[0], TopK = r.GetValue(topK), TopP = r.GetValue(topP),
-                Seed = (ulong)r.GetValue(seed), Beam = r.GetValue(beam), LengthPenalty = r.GetValue(lengthPenalty),
-                Stop = r.GetValue(stop) ?? [], RepetitionPenalty = r.GetValue(repetition),
-            };
-            GenerationFlags.Map(() => { options.Validate(); return 0; });
-            bool chat = r.GetValue(interactive);
+            var (options, temperatures, count) = ReadOptions(r);
+            bool chat = r.GetValue(Interactive);
             if (chat && (options.Beam > 1 || temperatures.Length > 1 || count > 1))
                 throw new UsageException("--interactive takes one temperature and no --beam or --samples.");
-            var handling = UnknownOption.Parse(r.GetValue(unknown)!);
-            var p = PrecisionOption.Parse(r.GetValue(precision)!);
-            using var lm = LanguageModel.Load(r.GetValue(model)!, precision: p);
+            var handling = UnknownOption.Parse(r.GetValue(Unknown)!);
+            var p = PrecisionOption.Parse(r.GetValue(Precision)!);
+            using var lm = LanguageModel.Load(r.GetValue(Model)!, precision: p);
             var found = new UnknownCharacters();
-            string text = GenerationFlags.Map(() => lm.Generator.PreparePrompt(r.GetValue(prompt)!, handling, found));
+            string text = GenerationFlags.Map(() => lm.Generator.PreparePrompt(r.GetValue(Prompt)!, handling, found));
             UnknownOption.Report(found, handling);
-            if (chat) return Interactive(lm, text, options);
+            if (chat) return RunInteractive(lm, text, options);
             if (options.Beam > 1 || temperatures.Length > 1 || count > 1)
             {
                 var results = GenerationFlags.Map(() => options.Beam > 1 && temperatures.Length == 1 && count == 1
@@ -79,6 +96,20 @@ public static class GenerateCommand
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>
+    /// The generation options given (the library's defaults where not), checked; the temperatures of --temperature
+    /// (the options take the first) and --samples.
+    /// </summary>
+    public static (GenerationOptions Options, float[] Temperatures, int Samples) ReadOptions(ParseResult r)
+    {
+        var options = Table.Apply(r, Defaults);
+        var temperatures = ParseTemperatures(r.GetValue(Temperature)!);
+        int count = r.GetValue(Samples);
+        if (count < 1) throw new UsageException($"--samples must be at least 1, got {count}.");
+        GenerationFlags.Map(() => { options.Validate(); return 0; });
+        return (options, temperatures, count);
     }
 
     /// <summary>"0.2,0.5,1.0" → [0.2, 0.5, 1.0], each a positive number.</summary>
@@ -118,7 +149,7 @@ public static class GenerateCommand
     /// picks one (a Spectre.Console selection on a terminal; over a pipe a line of stdin: its number, its text,
     /// an empty line to sample, q to end). Ends at --max-tokens, a stop sequence, q or the end of the input.
     /// </summary>
-    private static int Interactive(LanguageModel lm, string prompt, GenerationOptions options)
+    private static int RunInteractive(LanguageModel lm, string prompt, GenerationOptions options)
     {
         bool terminal = !Console.IsInputRedirected && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
         using var g = lm.Generator.Start(prompt, options);

@@ -6,12 +6,10 @@ namespace RnnLm.Cli;
 /// </summary>
 public static class GenerationFlags
 {
-    private static readonly Dictionary<string, string> Flags = new()
+    /// <summary>generate's table (GenerationOptions properties), and the arguments of the library's methods that generate and score call.</summary>
+    private static readonly Dictionary<string, string> Flags = new(GenerateCommand.Flags)
     {
-        ["MaxTokens"] = "--max-tokens", ["Temperature"] = "--temperature", ["TopK"] = "--top-k", ["TopP"] = "--top-p",
-        ["Stop"] = "--stop", ["RepetitionPenalty"] = "--repetition-penalty", ["Beam"] = "--beam",
-        ["LengthPenalty"] = "--length-penalty", ["samples"] = "--samples", ["temperatures"] = "--temperature",
-        ["prompt"] = "--prompt", ["text"] = "--data",
+        ["samples"] = "--samples", ["temperatures"] = "--temperature", ["prompt"] = "--prompt", ["text"] = "--data",
     };
 
     /// <summary>Runs body, turning an ArgumentException that names a mapped argument into a UsageException naming its flag.</summary>

@@ -4,6 +4,7 @@ using RnnLm.Data;
 using RnnLm.Generation;
 using RnnLm.Nn;
 using RnnLm.Training;
+using static RnnLm.Cli.CliOption;
 
 namespace RnnLm.Cli;
 
@@ -100,18 +101,12 @@ public static class TrainCommand
     /// <summary>One option of the table: the option, the TrainingOptions property it sets, and how its value, when given, sets it.</summary>
     private sealed record Setting(Option Option, string Property, Func<ParseResult, TrainingOptions, TrainingOptions> Apply, bool Architecture);
 
-    private static Option<T> Opt<T>(string flag, string description) => new(flag) { Description = description };
-
     // Given means a value on the command line: these options have no default of their own, so null is "not given".
     private static Setting Set<T>(Option<T?> option, string property, Func<TrainingOptions, T, TrainingOptions> set, bool architecture = false)
         where T : struct => new(option, property, (r, o) => r.GetValue(option) is T v ? set(o, v) : o, architecture);
 
     private static Setting Set(Option<string?> option, string property, Func<TrainingOptions, string, TrainingOptions> set, bool architecture = false)
         => new(option, property, (r, o) => r.GetValue(option) is string v ? set(o, v) : o, architecture);
-
-    /// <summary>A default as the help shows it: invariant, shortest round-trip form.</summary>
-    private static string Text(this double value) => value.ToString(CultureInfo.InvariantCulture);
-    private static string Text(this float value) => value.ToString(CultureInfo.InvariantCulture);
 
     public static Command Create()
     {
@@ -148,12 +143,15 @@ public static class TrainCommand
 
     public static CellType ParseCell(string s) => CellTypes.Parse(s, "--cell");
 
-    private static DataMode ParseMode(string s) => s switch
+    public static DataMode ParseMode(string s) => s switch
     {
         "sentences" => DataMode.Sentences,
         "stream" => DataMode.Stream,
         _ => throw new UsageException($"--mode must be sentences or stream, got '{s}'."),
     };
+
+    /// <summary>A data mode as --mode names it.</summary>
+    public static string ModeName(DataMode mode) => mode == DataMode.Stream ? "stream" : "sentences";
 
     private static LrSchedule ParseSchedule(string s) => s switch
     {
