@@ -706,32 +706,28 @@ internal static unsafe class SgemmKernels
             float* d = dst + (nint)jp * kc;
             float* s = b + (jc + jp) * ldb + pc;
             int p = 0;
-            if (nr == NR)
-            {
-                if (avx)
+            if (nr == NR && avx)
+                for (; p + 8 <= kc; p += 8)
                 {
-                    for (; p + 8 <= kc; p += 8)
-                    {
-                        Transpose8x8Store(s + p, ldb, d + (nint)p * NR, NR);
-                        Transpose8x8Store(s + 8 * ldb + p, ldb, d + (nint)p * NR + 8, NR);
-                    }
+                    Transpose8x8Store(s + p, ldb, d + (nint)p * NR, NR);
+                    Transpose8x8Store(s + 8 * ldb + p, ldb, d + (nint)p * NR + 8, NR);
                 }
-                for (; p < kc; p++)
-                {
-                    float* dp = d + (nint)p * NR;
-                    for (int j = 0; j < NR; j++) dp[j] = s[j * ldb + p];
-                }
-            }
-            else
-            {
-                for (; p < kc; p++)
-                {
-                    float* dp = d + (nint)p * NR;
-                    int j = 0;
-                    for (; j < nr; j++) dp[j] = s[j * ldb + p];
-                    for (; j < NR; j++) dp[j] = 0f;
-                }
-            }
+            PackColumns(s, ldb, nr, NR, p, kc, d);
+        }
+    }
+
+    /// <summary>
+    /// Columns [from, kc) of rows rows (a ld apart from s) into a panel of width floats per column at d (column p at
+    /// d + p·width), the rows past rows zeroed: what the transposing packers do one element at a time.
+    /// </summary>
+    private static void PackColumns(float* s, nint ld, int rows, int width, int from, int kc, float* d)
+    {
+        for (int p = from; p < kc; p++)
+        {
+            float* dp = d + (nint)p * width;
+            int i = 0;
+            for (; i < rows; i++) dp[i] = s[i * ld + p];
+            for (; i < width; i++) dp[i] = 0f;
         }
     }
 
@@ -752,51 +748,28 @@ internal static unsafe class SgemmKernels
             float* d = dst + (nint)ip * kc;
             float* s = a + (ic + ip) * lda + pc;
             int p = 0;
-            if (mr == MR)
+            if (mr == MR && avx)
             {
-                if (avx)
+                float* s0 = s, s1 = s + lda, s2 = s1 + lda, s3 = s2 + lda, s4 = s3 + lda, s5 = s4 + lda;
+                for (; p + 8 <= kc; p += 8)
                 {
-                    float* s0 = s, s1 = s + lda, s2 = s1 + lda, s3 = s2 + lda, s4 = s3 + lda, s5 = s4 + lda;
-                    for (; p + 8 <= kc; p += 8)
-                    {
-                        Vector256<float> r0 = Avx.LoadVector256(s0 + p), r1 = Avx.LoadVector256(s1 + p);
-                        Vector256<float> r2 = Avx.LoadVector256(s2 + p), r3 = Avx.LoadVector256(s3 + p);
-                        Vector256<float> r4 = Avx.LoadVector256(s4 + p), r5 = Avx.LoadVector256(s5 + p);
-                        Vector256<float> r6 = Vector256<float>.Zero, r7 = Vector256<float>.Zero;
-                        Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
-                        float* dp = d + (nint)p * MR;
-                        Avx.Store(dp, r0);
-                        Avx.Store(dp + 6, r1);
-                        Avx.Store(dp + 12, r2);
-                        Avx.Store(dp + 18, r3);
-                        Avx.Store(dp + 24, r4);
-                        Avx.Store(dp + 30, r5);
-                        Avx.Store(dp + 36, r6);
-                        Avx.Store(dp + 42, r7);
-                    }
-                }
-                for (; p < kc; p++)
-                {
+                    Vector256<float> r0 = Avx.LoadVector256(s0 + p), r1 = Avx.LoadVector256(s1 + p);
+                    Vector256<float> r2 = Avx.LoadVector256(s2 + p), r3 = Avx.LoadVector256(s3 + p);
+                    Vector256<float> r4 = Avx.LoadVector256(s4 + p), r5 = Avx.LoadVector256(s5 + p);
+                    Vector256<float> r6 = Vector256<float>.Zero, r7 = Vector256<float>.Zero;
+                    Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
                     float* dp = d + (nint)p * MR;
-                    float* sp = s + p;
-                    dp[0] = sp[0];
-                    dp[1] = sp[lda];
-                    dp[2] = sp[2 * lda];
-                    dp[3] = sp[3 * lda];
-                    dp[4] = sp[4 * lda];
-                    dp[5] = sp[5 * lda];
+                    Avx.Store(dp, r0);
+                    Avx.Store(dp + 6, r1);
+                    Avx.Store(dp + 12, r2);
+                    Avx.Store(dp + 18, r3);
+                    Avx.Store(dp + 24, r4);
+                    Avx.Store(dp + 30, r5);
+                    Avx.Store(dp + 36, r6);
+                    Avx.Store(dp + 42, r7);
                 }
             }
-            else
-            {
-                for (; p < kc; p++)
-                {
-                    float* dp = d + (nint)p * MR;
-                    int i = 0;
-                    for (; i < mr; i++) dp[i] = s[i * lda + p];
-                    for (; i < MR; i++) dp[i] = 0f;
-                }
-            }
+            PackColumns(s, lda, mr, MR, p, kc, d);
         }
     }
 
