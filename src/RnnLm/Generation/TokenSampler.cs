@@ -76,8 +76,8 @@ public sealed class TokenSampler
     /// <summary>
     /// A draw from every token by the inverse of the cumulative sum in id order, taken a block at a time: the block
     /// sums (each a fixed tree of 8, in double) and their running total, then the running sum inside the block that
-    /// passes u·total. The sequential sum of 10,000 doubles was most of a draw; this keeps the same order for any
-    /// vector width and thread count.
+    /// passes u·total, so the search skips whole blocks. The order is fixed, the same for any vector width and
+    /// thread count.
     /// </summary>
     private int Draw(ReadOnlySpan<float> p)
     {

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace RnnLm.Tensors;
 
@@ -219,26 +218,6 @@ public static class FastMath
         if (dbias != null) dbias[target] -= scale;
         return loss;
     }
-
-    /// <summary>
-    /// Σ x[i]·y[i] in 16 partial sums of fused multiply-adds (element i in partial i mod 16) added in a fixed tree:
-    /// the same bits on every path, unlike a dot product whose order follows the vector width.
-    /// </summary>
-    internal static unsafe float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
-    {
-        if (x.Length != y.Length) throw new ArgumentException($"x has {x.Length} elements, y has {y.Length}.", nameof(y));
-        float dot;
-        fixed (float* px = x, py = y)
-            DotRows(px, py, x.Length, 1, x.Length, &dot, false);
-        return dot;
-    }
-
-    /// <summary>
-    /// c[j] (+)= Dot(x, row j of y) for j in [0, rows), rows of k elements a stride apart: each row's sum has the bits
-    /// of <see cref="Dot"/> (<see cref="RowDots"/>).
-    /// </summary>
-    internal static unsafe void DotRows(float* x, float* y, int k, int rows, int stride, float* c, bool accumulate) =>
-        RowDots.Run<RowDots.F32>(x, 1, k, (byte*)y, k, rows, (nint)stride * sizeof(float), c, rows, accumulate);
 
     /// <summary>p[0..Count) = exp(p - max); returns it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -56,6 +56,10 @@ internal static unsafe class RowDots
         }
     }
 
+    /// <summary>c[j] (+)= Σ_i x[i]·y[j·stride + i] for j in [0, rows): one vector against float32 rows (the m = 1 NT product).</summary>
+    public static void Floats(float* x, float* y, int k, int rows, int stride, float* c, bool accumulate) =>
+        Run<F32>(x, 1, k, (byte*)y, k, rows, (nint)stride * sizeof(float), c, rows, accumulate);
+
     /// <summary>
     /// c[b·ldc + j] (+)= Σ_i x[b·ldx + i]·w_j[i] for b in [0, batch), j in [0, rows): row j of w starts rowBytes·j bytes
     /// after w and holds k elements of TF.

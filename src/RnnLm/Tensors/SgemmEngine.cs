@@ -252,10 +252,10 @@ public sealed unsafe class SgemmEngine : IDisposable
         }
         if (_job == RowDotsJob)
         {
-            // Ranges in whole groups of four rows, the unit DotRows works in.
+            // Ranges in whole groups of four rows, the unit RowDots works in.
             var (j0, j1) = PartRange(_jobV, 4, t, _jobParts);
             if (j0 < j1)
-                FastMath.DotRows(_jobPackedX, _jobB + (long)j0 * _jobStride, _jobH, j1 - j0, (int)_jobStride, _jobG + j0, _jobAccumulateDx);
+                RowDots.Floats(_jobPackedX, _jobB + (long)j0 * _jobStride, _jobH, j1 - j0, (int)_jobStride, _jobG + j0, _jobAccumulateDx);
             return;
         }
         SgemmBuffers buf = _partBuffers[t];
@@ -325,7 +325,7 @@ public sealed unsafe class SgemmEngine : IDisposable
         if (variant == GemmVariant.NT)
         {
             fixed (float* px = a, py = b, pc = c)
-                FastMath.DotRows(px, py, k, n, ldb, pc, accumulate);
+                RowDots.Floats(px, py, k, n, ldb, pc, accumulate);
             return;
         }
         if (!accumulate) c.Clear();
