@@ -24,6 +24,20 @@ public sealed class OptionTable<TOptions> : IEnumerable<Setting<TOptions>>
     public void Add<T>(Option<T> option, string property, Func<TOptions, T, TOptions> set) =>
         settings.Add(new(option, property, (r, o) => set(o, r.GetValue(option)!)));
 
+    /// <summary>A setting made apart, such as <see cref="Given{T}"/>'s.</summary>
+    public void Add(Setting<TOptions> setting) => settings.Add(setting);
+
+    /// <summary>
+    /// An option with no default of its own (null: not given) that sets property through set only when given, so
+    /// the value already there (a preset's, say) stands otherwise.
+    /// </summary>
+    public static Setting<TOptions> Given<T>(Option<T?> option, string property, Func<TOptions, T, TOptions> set) where T : struct =>
+        new(option, property, (r, o) => r.GetValue(option) is T v ? set(o, v) : o);
+
+    /// <summary>As <see cref="Given{T}"/>, for a text option.</summary>
+    public static Setting<TOptions> Given(Option<string?> option, string property, Func<TOptions, string, TOptions> set) =>
+        new(option, property, (r, o) => r.GetValue(option) is string v ? set(o, v) : o);
+
     /// <summary>The settings that set a library property.</summary>
     public IEnumerable<Setting<TOptions>> Bound => settings.Where(s => s.Property != null);
 

@@ -30,16 +30,9 @@ public static class ScoreCommand
         {
             var handling = UnknownOption.Parse(r.GetValue(unknown)!);
             var p = PrecisionOption.Parse(r.GetValue(precision)!);
-            ScoreContext? ctx = r.GetValue(context) switch
-            {
-                null => null,
-                "zero" => ScoreContext.Zero,
-                "carried" => ScoreContext.Carried,
-                var other => throw new UsageException($"--context must be zero or carried, got '{other}'."),
-            };
+            ScoreContext? ctx = ParseContext(r.GetValue(context));
             using var lm = LanguageModel.Load(r.GetValue(model)!, precision: p);
-            string path = r.GetValue(data)!;
-            string text = CorpusReader.ReadText(path);
+            string text = CorpusReader.ReadText(r.GetValue(data)!);
             ctx ??= lm.Options?.Mode == DataMode.Stream ? ScoreContext.Carried : ScoreContext.Zero;
             var found = new UnknownCharacters();
             var lines = GenerationFlags.Map(() => lm.ScoreLines(text, ctx.Value, handling, found));
@@ -51,47 +44,64 @@ public static class ScoreCommand
                 count++;
                 tokens += line.Tokens.Count;
                 sum += line.LogProb;
-                using (var w = new Utf8JsonWriter(stdout, JsonOutput))
-                {
-                    w.WriteStartObject();
-                    w.WriteNumber("line", line.Line);
-                    w.WriteString("text", line.Text);
-                    w.WriteNumber("tokens", line.Tokens.Count);
-                    w.WriteNumber("logprob", Math.Round(line.LogProb, 6));
-                    WriteNumberOrNull(w, "ppl", line.Perplexity);
-                    if (r.GetValue(perToken))
-                    {
-                        w.WriteStartArray("token_logprobs");
-                        foreach (var t in line.Tokens)
-                        {
-                            w.WriteStartObject();
-                            w.WriteString("token", t.Text);
-                            w.WriteNumber("logprob", Math.Round(t.LogProb, 6));
-                            w.WriteEndObject();
-                        }
-                        w.WriteEndArray();
-                    }
-                    w.WriteEndObject();
-                }
-                stdout.WriteByte((byte)'\n');
+                WriteJsonLine(stdout, w => WriteLine(w, line, r.GetValue(perToken)));
             }
-            using (var w = new Utf8JsonWriter(stdout, JsonOutput))
-            {
-                w.WriteStartObject();
-                w.WriteBoolean("summary", true);
-                w.WriteString("context", ctx.Value == ScoreContext.Zero ? "zero" : "carried");
-                w.WriteNumber("lines", count);
-                w.WriteNumber("tokens", tokens);
-                w.WriteNumber("logprob", Math.Round(sum, 6));
-                WriteNumberOrNull(w, "loss", tokens == 0 ? double.NaN : -sum / tokens);
-                WriteNumberOrNull(w, "ppl", tokens == 0 ? double.NaN : Math.Exp(-sum / tokens));
-                w.WriteEndObject();
-            }
-            stdout.WriteByte((byte)'\n');
+            WriteJsonLine(stdout, w => WriteSummary(w, ctx.Value, count, tokens, sum));
             UnknownOption.Report(found, handling);
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>--context: zero, carried, or null (as the model was trained).</summary>
+    private static ScoreContext? ParseContext(string? value) => value switch
+    {
+        null => null,
+        "zero" => ScoreContext.Zero,
+        "carried" => ScoreContext.Carried,
+        _ => throw new UsageException($"--context must be zero or carried, got '{value}'."),
+    };
+
+    /// <summary>One JSON object written by write, then a line break.</summary>
+    private static void WriteJsonLine(Stream stdout, Action<Utf8JsonWriter> write)
+    {
+        using (var w = new Utf8JsonWriter(stdout, JsonOutput))
+        {
+            w.WriteStartObject();
+            write(w);
+            w.WriteEndObject();
+        }
+        stdout.WriteByte((byte)'\n');
+    }
+
+    private static void WriteLine(Utf8JsonWriter w, LineScore line, bool perToken)
+    {
+        w.WriteNumber("line", line.Line);
+        w.WriteString("text", line.Text);
+        w.WriteNumber("tokens", line.Tokens.Count);
+        w.WriteNumber("logprob", Math.Round(line.LogProb, 6));
+        WriteNumberOrNull(w, "ppl", line.Perplexity);
+        if (!perToken) return;
+        w.WriteStartArray("token_logprobs");
+        foreach (var t in line.Tokens)
+        {
+            w.WriteStartObject();
+            w.WriteString("token", t.Text);
+            w.WriteNumber("logprob", Math.Round(t.LogProb, 6));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    private static void WriteSummary(Utf8JsonWriter w, ScoreContext context, long lines, long tokens, double logProb)
+    {
+        w.WriteBoolean("summary", true);
+        w.WriteString("context", context == ScoreContext.Zero ? "zero" : "carried");
+        w.WriteNumber("lines", lines);
+        w.WriteNumber("tokens", tokens);
+        w.WriteNumber("logprob", Math.Round(logProb, 6));
+        WriteNumberOrNull(w, "loss", tokens == 0 ? double.NaN : -logProb / tokens);
+        WriteNumberOrNull(w, "ppl", tokens == 0 ? double.NaN : Math.Exp(-logProb / tokens));
     }
 
     /// <summary>Text as it is (é, not \u00E9): the output is read by people as well as programs.</summary>

@@ -5,6 +5,7 @@ using RnnLm.Generation;
 using RnnLm.Nn;
 using RnnLm.Training;
 using static RnnLm.Cli.CliOption;
+using Train = RnnLm.Cli.OptionTable<RnnLm.Training.TrainingOptions>;
 
 namespace RnnLm.Cli;
 
@@ -23,74 +24,6 @@ public static class TrainCommand
     private static readonly Option<double?> Minutes = new("--minutes") { Description = "Stop after this many minutes." };
     private static readonly Option<int?> Threads = new("--threads") { Description = $"Threads, 1 to {RnnLm.Tensors.WorkerTeam.MaxThreads} (default: the number of cores; every count gives the same bits)." };
 
-    /// <summary>
-    /// Every option that sets a TrainingOptions property, declared once, in the help's order: its flag and help, the
-    /// property (library errors name it; <see cref="MapErrors"/> turns it back into the flag), and how a given value
-    /// sets it. An option not given leaves the value of the preset (or of the fine-tuned model's run) as it is.
-    /// </summary>
-    private static readonly Setting[] Settings =
-    [
-        Set(Data, nameof(TrainingOptions.Data), (o, v) => o with { Data = v }),
-        Set(Opt<string?>("--valid", "Validation text file. Default: hold out --valid-fraction of the training text."),
-            nameof(TrainingOptions.Valid), (o, v) => o with { Valid = v }),
-        Set(Opt<double?>("--valid-fraction", $"Fraction held out for validation when there is no --valid (default {Defaults.ValidFraction.Text()})."),
-            nameof(TrainingOptions.ValidFraction), (o, v) => o with { ValidFraction = v }),
-        Set(Opt<string?>("--tokenizer", $"char, word or gpt2 (default {Defaults.Tokenizer})."),
-            nameof(TrainingOptions.Tokenizer), (o, v) => o with { Tokenizer = v }, architecture: true),
-        Set(Opt<string?>("--mode", "sentences (one per line, the book's) or stream (carried state, truncated BPTT)."),
-            nameof(TrainingOptions.Mode), (o, v) => o with { Mode = ParseMode(v) }),
-        Set(Opt<int?>("--vocab-size", "Word tokenizer: keep at most this many tokens."),
-            nameof(TrainingOptions.VocabSize), (o, v) => o with { VocabSize = v }, architecture: true),
-        Set(Opt<int?>("--min-count", "Word tokenizer: drop words seen fewer times."),
-            nameof(TrainingOptions.MinCount), (o, v) => o with { MinCount = v }, architecture: true),
-        Set(Cell, nameof(TrainingOptions.Cell), (o, v) => o with { Cell = ParseCell(v) }, architecture: true),
-        Set(Opt<float?>("--forget-bias", "LSTM only: start the forget gate's bias at this value (default: PyTorch's initialisation)."),
-            nameof(TrainingOptions.ForgetBias), (o, v) => o with { ForgetBias = v }, architecture: true),
-        Set(Opt<int?>("--layers", $"Recurrent layers (default {Defaults.Layers})."),
-            nameof(TrainingOptions.Layers), (o, v) => o with { Layers = v }, architecture: true),
-        // --emb sets the hidden size too; --hidden, after it in this table, overrides that when given.
-        Set(Opt<int?>("--emb", $"Embedding size (default {Defaults.Emb})."),
-            nameof(TrainingOptions.Emb), (o, v) => o with { Emb = v, Hidden = v }, architecture: true),
-        Set(Opt<int?>("--hidden", "Hidden size (default: as --emb)."),
-            nameof(TrainingOptions.Hidden), (o, v) => o with { Hidden = v }, architecture: true),
-        Set(Opt<int?>("--ctx", $"Context length in tokens (default {Defaults.Ctx})."),
-            nameof(TrainingOptions.Ctx), (o, v) => o with { Ctx = v }),
-        Set(Opt<int?>("--batch", $"Batch size (default {Defaults.Batch})."),
-            nameof(TrainingOptions.Batch), (o, v) => o with { Batch = v }),
-        Set(Opt<double?>("--lr", $"AdamW learning rate (default {Defaults.Lr.Text()})."),
-            nameof(TrainingOptions.Lr), (o, v) => o with { Lr = v }),
-        Set(Opt<double?>("--weight-decay", $"AdamW weight decay (default {Defaults.WeightDecay.Text()})."),
-            nameof(TrainingOptions.WeightDecay), (o, v) => o with { WeightDecay = v }),
-        Set(Opt<string?>("--schedule", "constant, plateau (divide by --lr-decay when validation stalls) or cosine."),
-            nameof(TrainingOptions.Schedule), (o, v) => o with { Schedule = ParseSchedule(v) }),
-        Set(Opt<double?>("--lr-decay", $"Plateau schedule divisor (default {Defaults.LrDecay.Text()})."),
-            nameof(TrainingOptions.LrDecay), (o, v) => o with { LrDecay = v }),
-        Set(Opt<int?>("--warmup", $"Raise the learning rate linearly over this many first steps (default {Defaults.Warmup}: none)."),
-            nameof(TrainingOptions.Warmup), (o, v) => o with { Warmup = v }),
-        Set(Epochs, nameof(TrainingOptions.Epochs), (o, v) => o with { Epochs = v }),
-        Set(Steps, nameof(TrainingOptions.Steps), (o, v) => o with { Steps = v }),
-        Set(Minutes, nameof(TrainingOptions.Minutes), (o, v) => o with { Minutes = v }),
-        Set(Opt<double?>("--average", $"Average the weights over this last fraction of the run, e.g. 0.2 (default {Defaults.Average.Text()}: off); best.ckpt takes the average when it validates better."),
-            nameof(TrainingOptions.Average), (o, v) => o with { Average = v }),
-        Set(Opt<double?>("--clip", "Clip gradients to this global norm (0: off)."),
-            nameof(TrainingOptions.Clip), (o, v) => o with { Clip = v }),
-        Set(Opt<float?>("--dropout", $"Dropout on embeddings, between layers and before the head (default {Defaults.Dropout.Text()})."),
-            nameof(TrainingOptions.Dropout), (o, v) => o with { Dropout = v }),
-        Set(Opt<float?>("--weight-dropout", $"DropConnect on the recurrent matrices (Uh, weight_hh): one mask per layer and batch (default {Defaults.WeightDropout.Text()})."),
-            nameof(TrainingOptions.WeightDropout), (o, v) => o with { WeightDropout = v }),
-        Set(Opt<bool?>("--tie", "Tie the head's weights to the embedding table."),
-            nameof(TrainingOptions.TieWeights), (o, v) => o with { TieWeights = v }, architecture: true),
-        Set(Opt<string?>("--init", "book (Xavier, U(0,1) vectors), uniform (U(-r,r), zero biases) or orthogonal."),
-            nameof(TrainingOptions.Init), (o, v) => o with { Init = ParseInit(v) }, architecture: true),
-        Set(Opt<float?>("--init-range", $"r of --init uniform (default {Defaults.InitRange.Text()})."),
-            nameof(TrainingOptions.InitRange), (o, v) => o with { InitRange = v }, architecture: true),
-        Set(Opt<int?>("--seed", $"Seed for weights, data order and dropout (default {Defaults.Seed})."),
-            nameof(TrainingOptions.Seed), (o, v) => o with { Seed = v }),
-        Set(Threads, nameof(TrainingOptions.Threads), (o, v) => o with { Threads = v }),
-        Set(Opt<int?>("--valid-every", $"Validate and checkpoint every N steps; {Defaults.ValidEvery} (the default): at the end of each epoch."),
-            nameof(TrainingOptions.ValidEvery), (o, v) => o with { ValidEvery = v }),
-    ];
-
     private static readonly Option<string> Out = new("--out") { Description = "Output folder: checkpoints, metrics.jsonl, loss.png.", DefaultValueFactory = _ => "runs/latest" };
     private static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its last checkpoint." };
     private static readonly Option<string?> From = new("--from") { Description = "Fine-tune: start a new run from this trained model's weights and tokenizer (a model folder or checkpoint), with a fresh optimiser, on --data. The architecture is the model's; the recipe is its run's, where not given." };
@@ -98,27 +31,94 @@ public static class TrainCommand
     private static readonly Option<bool> Force = new("--force") { Description = "Start a new run even if --out holds one (its checkpoints are replaced)." };
     private static readonly Option<int> Sample = new("--sample") { Description = "Tokens to sample from the model at the end (0: none).", DefaultValueFactory = _ => 200 };
 
-    /// <summary>One option of the table: the option, the TrainingOptions property it sets, and how its value, when given, sets it.</summary>
-    private sealed record Setting(Option Option, string Property, Func<ParseResult, TrainingOptions, TrainingOptions> Apply, bool Architecture);
+    /// <summary>
+    /// Every option of train, declared once, in the help's order. Those that set a TrainingOptions property name it
+    /// (library errors name it; <see cref="MapErrors"/> turns it back into the flag) and set it only when given, so
+    /// an option not given leaves the value of the preset (or of the fine-tuned model's run) as it is.
+    /// </summary>
+    private static readonly OptionTable<TrainingOptions> Table = new()
+    {
+        Preset,
+        Train.Given(Data, nameof(TrainingOptions.Data), (o, v) => o with { Data = v }),
+        Train.Given(Opt<string?>("--valid", "Validation text file. Default: hold out --valid-fraction of the training text."),
+            nameof(TrainingOptions.Valid), (o, v) => o with { Valid = v }),
+        Train.Given(Opt<double?>("--valid-fraction", $"Fraction held out for validation when there is no --valid (default {Defaults.ValidFraction.Text()})."),
+            nameof(TrainingOptions.ValidFraction), (o, v) => o with { ValidFraction = v }),
+        Train.Given(Opt<string?>("--tokenizer", $"char, word or gpt2 (default {Defaults.Tokenizer})."),
+            nameof(TrainingOptions.Tokenizer), (o, v) => o with { Tokenizer = v }),
+        Train.Given(Opt<string?>("--mode", "sentences (one per line, the book's) or stream (carried state, truncated BPTT)."),
+            nameof(TrainingOptions.Mode), (o, v) => o with { Mode = ParseMode(v) }),
+        Train.Given(Opt<int?>("--vocab-size", "Word tokenizer: keep at most this many tokens."),
+            nameof(TrainingOptions.VocabSize), (o, v) => o with { VocabSize = v }),
+        Train.Given(Opt<int?>("--min-count", "Word tokenizer: drop words seen fewer times."),
+            nameof(TrainingOptions.MinCount), (o, v) => o with { MinCount = v }),
+        Train.Given(Cell, nameof(TrainingOptions.Cell), (o, v) => o with { Cell = ParseCell(v) }),
+        Train.Given(Opt<float?>("--forget-bias", "LSTM only: start the forget gate's bias at this value (default: PyTorch's initialisation)."),
+            nameof(TrainingOptions.ForgetBias), (o, v) => o with { ForgetBias = v }),
+        Train.Given(Opt<int?>("--layers", $"Recurrent layers (default {Defaults.Layers})."),
+            nameof(TrainingOptions.Layers), (o, v) => o with { Layers = v }),
+        // --emb sets the hidden size too; --hidden, after it in this table, overrides that when given.
+        Train.Given(Opt<int?>("--emb", $"Embedding size (default {Defaults.Emb})."),
+            nameof(TrainingOptions.Emb), (o, v) => o with { Emb = v, Hidden = v }),
+        Train.Given(Opt<int?>("--hidden", "Hidden size (default: as --emb)."),
+            nameof(TrainingOptions.Hidden), (o, v) => o with { Hidden = v }),
+        Train.Given(Opt<int?>("--ctx", $"Context length in tokens (default {Defaults.Ctx})."),
+            nameof(TrainingOptions.Ctx), (o, v) => o with { Ctx = v }),
+        Train.Given(Opt<int?>("--batch", $"Batch size (default {Defaults.Batch})."),
+            nameof(TrainingOptions.Batch), (o, v) => o with { Batch = v }),
+        Train.Given(Opt<double?>("--lr", $"AdamW learning rate (default {Defaults.Lr.Text()})."),
+            nameof(TrainingOptions.Lr), (o, v) => o with { Lr = v }),
+        Train.Given(Opt<double?>("--weight-decay", $"AdamW weight decay (default {Defaults.WeightDecay.Text()})."),
+            nameof(TrainingOptions.WeightDecay), (o, v) => o with { WeightDecay = v }),
+        Train.Given(Opt<string?>("--schedule", "constant, plateau (divide by --lr-decay when validation stalls) or cosine."),
+            nameof(TrainingOptions.Schedule), (o, v) => o with { Schedule = ParseSchedule(v) }),
+        Train.Given(Opt<double?>("--lr-decay", $"Plateau schedule divisor (default {Defaults.LrDecay.Text()})."),
+            nameof(TrainingOptions.LrDecay), (o, v) => o with { LrDecay = v }),
+        Train.Given(Opt<int?>("--warmup", $"Raise the learning rate linearly over this many first steps (default {Defaults.Warmup}: none)."),
+            nameof(TrainingOptions.Warmup), (o, v) => o with { Warmup = v }),
+        Train.Given(Epochs, nameof(TrainingOptions.Epochs), (o, v) => o with { Epochs = v }),
+        Train.Given(Steps, nameof(TrainingOptions.Steps), (o, v) => o with { Steps = v }),
+        Train.Given(Minutes, nameof(TrainingOptions.Minutes), (o, v) => o with { Minutes = v }),
+        Train.Given(Opt<double?>("--average", $"Average the weights over this last fraction of the run, e.g. 0.2 (default {Defaults.Average.Text()}: off); best.ckpt takes the average when it validates better."),
+            nameof(TrainingOptions.Average), (o, v) => o with { Average = v }),
+        Train.Given(Opt<double?>("--clip", "Clip gradients to this global norm (0: off)."),
+            nameof(TrainingOptions.Clip), (o, v) => o with { Clip = v }),
+        Train.Given(Opt<float?>("--dropout", $"Dropout on embeddings, between layers and before the head (default {Defaults.Dropout.Text()})."),
+            nameof(TrainingOptions.Dropout), (o, v) => o with { Dropout = v }),
+        Train.Given(Opt<float?>("--weight-dropout", $"DropConnect on the recurrent matrices (Uh, weight_hh): one mask per layer and batch (default {Defaults.WeightDropout.Text()})."),
+            nameof(TrainingOptions.WeightDropout), (o, v) => o with { WeightDropout = v }),
+        Train.Given(Opt<bool?>("--tie", "Tie the head's weights to the embedding table."),
+            nameof(TrainingOptions.TieWeights), (o, v) => o with { TieWeights = v }),
+        Train.Given(Opt<string?>("--init", "book (Xavier, U(0,1) vectors), uniform (U(-r,r), zero biases) or orthogonal."),
+            nameof(TrainingOptions.Init), (o, v) => o with { Init = ParseInit(v) }),
+        Train.Given(Opt<float?>("--init-range", $"r of --init uniform (default {Defaults.InitRange.Text()})."),
+            nameof(TrainingOptions.InitRange), (o, v) => o with { InitRange = v }),
+        Train.Given(Opt<int?>("--seed", $"Seed for weights, data order and dropout (default {Defaults.Seed})."),
+            nameof(TrainingOptions.Seed), (o, v) => o with { Seed = v }),
+        Train.Given(Threads, nameof(TrainingOptions.Threads), (o, v) => o with { Threads = v }),
+        Train.Given(Opt<int?>("--valid-every", $"Validate and checkpoint every N steps; {Defaults.ValidEvery} (the default): at the end of each epoch."),
+            nameof(TrainingOptions.ValidEvery), (o, v) => o with { ValidEvery = v }),
+        Out, Resume, From, Unknown, Force, Sample,
+    };
 
-    // Given means a value on the command line: these options have no default of their own, so null is "not given".
-    private static Setting Set<T>(Option<T?> option, string property, Func<TrainingOptions, T, TrainingOptions> set, bool architecture = false)
-        where T : struct => new(option, property, (r, o) => r.GetValue(option) is T v ? set(o, v) : o, architecture);
-
-    private static Setting Set(Option<string?> option, string property, Func<TrainingOptions, string, TrainingOptions> set, bool architecture = false)
-        => new(option, property, (r, o) => r.GetValue(option) is string v ? set(o, v) : o, architecture);
+    /// <summary>The properties that a fine-tuned model's architecture fixes: their options are refused with --from.</summary>
+    private static readonly string[] ArchitectureProperties =
+    [
+        nameof(TrainingOptions.Tokenizer), nameof(TrainingOptions.VocabSize), nameof(TrainingOptions.MinCount),
+        nameof(TrainingOptions.Cell), nameof(TrainingOptions.ForgetBias), nameof(TrainingOptions.Layers),
+        nameof(TrainingOptions.Emb), nameof(TrainingOptions.Hidden), nameof(TrainingOptions.TieWeights),
+        nameof(TrainingOptions.Init), nameof(TrainingOptions.InitRange),
+    ];
 
     public static Command Create()
     {
-        var cmd = new Command("train", "Train a model; with no --data, on the .NET SDK's reference documentation.") { Preset };
-        foreach (var setting in Settings) cmd.Options.Add(setting.Option);
-        foreach (var option in new Option[] { Out, Resume, From, Unknown, Force, Sample }) cmd.Options.Add(option);
+        var cmd = Table.Command("train", "Train a model; with no --data, on the .NET SDK's reference documentation.");
         cmd.SetAction(r => Program.Guard(() => MapErrors(() => Run(r))));
         return cmd;
     }
 
     /// <summary>The flag of each TrainingOptions property the table sets.</summary>
-    private static readonly Dictionary<string, string> Flags = Settings.ToDictionary(s => s.Property, s => s.Option.Name);
+    private static readonly Dictionary<string, string> Flags = Table.Flags;
 
     /// <summary>Runs body with library errors about a TrainingOptions property reworded to name its flag (see GenerationFlags.Map).</summary>
     public static T MapErrors<T>(Func<T> body) => GenerationFlags.Map(Flags, body);
@@ -133,10 +133,10 @@ public static class TrainCommand
     /// <summary>The options given, over a preset or, when fine-tuning, over the recipe of the run that trained the model.</summary>
     public static TrainingOptions ReadOptions(ParseResult r, Checkpoint? start = null)
     {
-        var o = start?.Header.Training is TrainingOptions saved && r.GetValue(Preset) == null
-            ? saved with { Data = null, Valid = null, Epochs = null, Steps = null, Minutes = null, ForgetBias = null }
+        var o = start != null && r.GetValue(Preset) == null && LanguageModel.FineTuneRecipe(start) is TrainingOptions saved
+            ? saved
             : PresetOptions(r.GetValue(Preset));
-        foreach (var setting in Settings) o = setting.Apply(r, o);
+        o = Table.Apply(r, o);
         o.Validate(); // Its errors name properties; Create maps them to flags around the whole command.
         return o;
     }
@@ -178,7 +178,7 @@ public static class TrainCommand
         if (r.GetValue(Data) == null)
             throw new UsageException("--from needs --data: the new text to fine-tune the model on.");
         // The options a fine-tuned model's architecture fixes are refused when given.
-        foreach (var option in Settings.Where(s => s.Architecture).Select(s => s.Option))
+        foreach (var option in Table.Bound.Where(s => ArchitectureProperties.Contains(s.Property)).Select(s => s.Option))
             if (r.GetResult(option) is { Implicit: false })
                 throw new UsageException($"{option.Name} cannot be given with --from: a fine-tuned model keeps the architecture, tokenizer and weights of the model it starts from.");
         LanguageModel.CheckFineTuneFolder(from, r.GetValue(Out)!);

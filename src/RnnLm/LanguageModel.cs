@@ -171,6 +171,19 @@ public sealed class LanguageModel : IDisposable
         };
     }
 
+    /// <summary>
+    /// The recipe of the run that trained <paramref name="start"/>, as the base of a fine-tuning run's options: without
+    /// its data, its bounds and the forget-gate initialisation, which belong to that run. Null when the checkpoint
+    /// does not hold it (an imported model).
+    /// </summary>
+    public static TrainingOptions? FineTuneRecipe(Checkpoint start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        return start.Header.Training is TrainingOptions saved
+            ? saved with { Data = null, Valid = null, Epochs = null, Steps = null, Minutes = null, ForgetBias = null }
+            : null;
+    }
+
     /// <summary>Refuses a fine-tuning run into the folder of the model it starts from, which it would overwrite.</summary>
     public static void CheckFineTuneFolder(string fromPath, string outDir)
     {

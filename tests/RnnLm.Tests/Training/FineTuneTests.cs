@@ -58,6 +58,27 @@ public class FineTuneTests
     }
 
     [Fact]
+    public void TheRecipeOfTheSourceRunIsTheBaseWithoutItsDataAndBounds()
+    {
+        using var tmp = new CliRunner.TempDir();
+        var start = Checkpoint.Load(TrainSource(tmp));
+        var recipe = LanguageModel.FineTuneRecipe(start);
+        Assert.NotNull(recipe);
+        Assert.Equal(Small.Lr, recipe.Lr);
+        Assert.Equal(Small.Ctx, recipe.Ctx);
+        Assert.Equal(DataMode.Stream, recipe.Mode);
+        Assert.Null(recipe.Steps);
+        Assert.Null(recipe.Data);
+        Assert.Null(recipe.Valid);
+        var imported = new Checkpoint
+        {
+            Header = start.Header with { Training = null }, Tokenizer = start.Tokenizer, Parameters = start.Parameters,
+            OptimizerState = start.OptimizerState, CarriedState = start.CarriedState,
+        };
+        Assert.Null(LanguageModel.FineTuneRecipe(imported));
+    }
+
+    [Fact]
     public void FineTuningLowersTheLossOnTheNewText()
     {
         using var tmp = new CliRunner.TempDir();
