@@ -124,10 +124,27 @@ public static class FastMath
     private static unsafe double Row<TV>(float* row, nint stride, int width, int n, float* bias, int target,
         bool gradient, float scale, float* dbias, float* scaledProbability) where TV : unmanaged, ILanes<TV>
     {
-        int segments = (n + width - 1) / width, c = TV.Count;
         float* lanes = stackalloc float[16];
+        float max = BiasAndMax<TV>(row, stride, width, n, bias, lanes);
+        float* pt = row + (target / width) * stride + target % width;
+        float picked = *pt;
+        float sum = ExpAndSum<TV>(row, stride, width, n, max, lanes);
+        double loss = Math.Log(sum) + max - picked;
+        if (!gradient) return loss;
+        ScaleAndAddToBias<TV>(row, stride, width, n, scale / sum, dbias);
+        // Then the target's one-hot.
+        if (scaledProbability != null) *scaledProbability = *pt;
+        *pt -= scale;
+        if (dbias != null) dbias[target] -= scale;
+        return loss;
+    }
 
-        // Pass 1: row += bias, and the maximum (exact whatever the order).
+    /// <summary>Pass 1 of <see cref="Row{TV}"/>: row += bias (when not null); returns the maximum (exact whatever the order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe float BiasAndMax<TV>(float* row, nint stride, int width, int n, float* bias, float* lanes)
+        where TV : unmanaged, ILanes<TV>
+    {
+        int segments = (n + width - 1) / width, c = TV.Count;
         var vmax = TV.Create(float.NegativeInfinity);
         var max = Lanes1.Create(float.NegativeInfinity);
         for (int sgm = 0; sgm < segments; sgm++)
@@ -152,12 +169,18 @@ public static class FastMath
         }
         TV.Store(vmax, lanes);
         for (int k = 0; k < c; k++) max = Lanes1.Max(max, new Lanes1(lanes[k]));
-        float mx = max.V;
-        float* pt = row + (target / width) * stride + target % width;
-        float picked = *pt;
+        return max.V;
+    }
 
-        // Pass 2: row = exp(row - max) and its sum in 16 partial sums, element i in partial i mod 16 (segments are
-        // multiples of 16 wide, so that is the element's place in its segment too).
+    /// <summary>
+    /// Pass 2: row = exp(row - max); returns its sum, taken in 16 partial sums, element i in partial i mod 16
+    /// (segments are multiples of 16 wide, so that is the element's place in its segment too), whatever the width.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe float ExpAndSum<TV>(float* row, nint stride, int width, int n, float mx, float* lanes)
+        where TV : unmanaged, ILanes<TV>
+    {
+        int segments = (n + width - 1) / width, c = TV.Count;
         var vm = TV.Create(mx);
         TV a0 = TV.Create(0f), a1 = a0, a2 = a0, a3 = a0;
         for (int k = 0; k < 16; k++) lanes[k] = 0f;
@@ -187,12 +210,15 @@ public static class FastMath
         for (int k = 0; k < 8; k++) lanes[k] += lanes[k + 8];
         for (int k = 0; k < 4; k++) lanes[k] += lanes[k + 4];
         for (int k = 0; k < 2; k++) lanes[k] += lanes[k + 2];
-        float sum = lanes[0] + lanes[1];
-        double loss = Math.Log(sum) + mx - picked;
-        if (!gradient) return loss;
+        return lanes[0] + lanes[1];
+    }
 
-        // Pass 3: row = scale·softmax, dbias += row; then the target's one-hot.
-        float factor = scale / sum;
+    /// <summary>Pass 3: row *= factor (scale·softmax), and dbias += row when dbias is not null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void ScaleAndAddToBias<TV>(float* row, nint stride, int width, int n, float factor, float* dbias)
+        where TV : unmanaged, ILanes<TV>
+    {
+        int segments = (n + width - 1) / width, c = TV.Count;
         var vs = TV.Create(factor);
         for (int sgm = 0; sgm < segments; sgm++)
         {
@@ -213,10 +239,6 @@ public static class FastMath
                 if (dbias != null) d[i] += r[i];
             }
         }
-        if (scaledProbability != null) *scaledProbability = *pt;
-        *pt -= scale;
-        if (dbias != null) dbias[target] -= scale;
-        return loss;
     }
 
     /// <summary>p[0..Count) = exp(p - max); returns it.</summary>
