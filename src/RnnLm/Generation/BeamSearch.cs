@@ -59,22 +59,7 @@ public static class BeamSearch
         for (int step = 0; step < options.MaxTokens && alive.Count > 0; step++)
         {
             cancel.ThrowIfCancellationRequested();
-            heap.Clear();
-            for (int b = 0; b < alive.Count; b++)
-            {
-                var row = logits[alive[b].Slot];
-                double lse = LogProbabilities.LogSumExp(row, scratch), baseLp = alive[b].LogProb;
-                for (int v = 0; v < V; v++)
-                {
-                    if (v == pad) continue;
-                    var c = new Candidate(baseLp + row[v] - lse, b, v);
-                    if (heap.Count < 2 * W) heap.Enqueue(c, c);
-                    else if (BestFirst.Instance.Compare(c, heap.Peek()) < 0) heap.EnqueueDequeue(c, c);
-                }
-            }
-            ranked.Clear();
-            while (heap.Count > 0) ranked.Add(heap.Dequeue());
-            ranked.Reverse();
+            RankExtensions(alive, logits, pad, W, heap, scratch, ranked);
 
             bool last = step == options.MaxTokens - 1;
             var next = new List<Hypothesis>(W);
@@ -105,14 +90,44 @@ public static class BeamSearch
             alive = next;
         }
 
+        var best = Best(finished, options.LengthPenalty);
+        return new GenerationResult(best.Text, best.Tokens, best.Finish, best.LogProb, options.Temperature, options.Seed);
+    }
+
+    /// <summary>Into ranked, best first: the 2W most probable one-token extensions of the alive hypotheses (never pad).</summary>
+    private static void RankExtensions(List<Hypothesis> alive, float[][] logits, int pad, int W,
+        PriorityQueue<Candidate, Candidate> heap, float[] scratch, List<Candidate> ranked)
+    {
+        heap.Clear();
+        for (int b = 0; b < alive.Count; b++)
+        {
+            var row = logits[alive[b].Slot];
+            double lse = LogProbabilities.LogSumExp(row, scratch), baseLp = alive[b].LogProb;
+            for (int v = 0; v < row.Length; v++)
+            {
+                if (v == pad) continue;
+                var c = new Candidate(baseLp + row[v] - lse, b, v);
+                if (heap.Count < 2 * W) heap.Enqueue(c, c);
+                else if (BestFirst.Instance.Compare(c, heap.Peek()) < 0) heap.EnqueueDequeue(c, c);
+            }
+        }
+        ranked.Clear();
+        while (heap.Count > 0) ranked.Add(heap.Dequeue());
+        ranked.Reverse();
+    }
+
+    /// <summary>The finished hypothesis of the highest <see cref="Normalised"/> score (the first of equals).</summary>
+    private static (string Text, int Tokens, double LogProb, FinishReason Finish) Best(
+        List<(string Text, int Tokens, double LogProb, FinishReason Finish)> finished, double lengthPenalty)
+    {
         var best = finished[0];
-        double bestScore = Normalised(best.LogProb, best.Tokens, options.LengthPenalty);
+        double bestScore = Normalised(best.LogProb, best.Tokens, lengthPenalty);
         foreach (var f in finished)
         {
-            double s = Normalised(f.LogProb, f.Tokens, options.LengthPenalty);
+            double s = Normalised(f.LogProb, f.Tokens, lengthPenalty);
             if (s > bestScore) { best = f; bestScore = s; }
         }
-        return new GenerationResult(best.Text, best.Tokens, best.Finish, best.LogProb, options.Temperature, options.Seed);
+        return best;
     }
 
     /// <summary>The rank of a finished hypothesis: log-probability / tokens^alpha.</summary>
