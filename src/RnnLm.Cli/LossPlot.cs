@@ -1,4 +1,4 @@
-using System.Text.Json;
+using RnnLm.Training;
 
 namespace RnnLm.Cli;
 
@@ -8,24 +8,14 @@ public static class LossPlot
     public static void Write(string metricsPath, string pngPath)
     {
         if (!File.Exists(metricsPath)) return;
-        var trainX = new List<double>(); var trainY = new List<double>();
-        var validX = new List<double>(); var validY = new List<double>();
-        foreach (var line in File.ReadLines(metricsPath))
-        {
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            using var doc = JsonDocument.Parse(line);
-            var e = doc.RootElement;
-            double step = e.GetProperty("step").GetDouble();
-            if (e.TryGetProperty("train_loss", out var t) && t.ValueKind == JsonValueKind.Number) { trainX.Add(step); trainY.Add(t.GetDouble()); }
-            if (e.TryGetProperty("valid_loss", out var v) && v.ValueKind == JsonValueKind.Number) { validX.Add(step); validY.Add(v.GetDouble()); }
-        }
+        var records = JsonlMetricsSink.Read(metricsPath);
+        var train = records.Where(m => m.TrainLoss != null).ToArray();
+        var valid = records.Where(m => m.ValidLoss != null).ToArray();
+        double[] trainX = [.. train.Select(m => (double)m.Step)], trainY = [.. train.Select(m => m.TrainLoss!.Value)];
+        double[] validX = [.. valid.Select(m => (double)m.Step)], validY = [.. valid.Select(m => m.ValidLoss!.Value)];
         var plot = new ScottPlot.Plot();
-        if (trainX.Count > 0) plot.Add.ScatterLine(trainX.ToArray(), trainY.ToArray()).LegendText = "training loss";
-        if (validX.Count > 0)
-        {
-            var s = plot.Add.Scatter(validX.ToArray(), validY.ToArray());
-            s.LegendText = "validation loss";
-        }
+        if (trainX.Length > 0) plot.Add.ScatterLine(trainX, trainY).LegendText = "training loss";
+        if (validX.Length > 0) plot.Add.Scatter(validX, validY).LegendText = "validation loss";
         plot.XLabel("step");
         plot.YLabel("loss (nats per token)");
         plot.ShowLegend();

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Text.Json;
+using RnnLm.Training;
 
 namespace RnnLm.Cli;
 
@@ -17,22 +17,12 @@ public static class PlotCommand
             var plot = new ScottPlot.Plot();
             foreach (var dir in r.GetValue(runs)!)
             {
-                string metrics = Path.Combine(dir, RnnLm.Training.ModelDirectory.MetricsFile);
-                if (!File.Exists(metrics)) throw new UsageException($"{dir} has no {RnnLm.Training.ModelDirectory.MetricsFile}.");
-                var xs = new List<double>(); var ys = new List<double>();
-                foreach (var line in File.ReadLines(metrics))
-                {
-                    if (string.IsNullOrWhiteSpace(line)) continue;
-                    using var doc = JsonDocument.Parse(line);
-                    var e = doc.RootElement;
-                    if (e.TryGetProperty("valid_ppl", out var v) && v.ValueKind == JsonValueKind.Number)
-                    {
-                        xs.Add(e.GetProperty("elapsed_s").GetDouble() / 60);
-                        ys.Add(v.GetDouble());
-                    }
-                }
-                if (xs.Count == 0) throw new UsageException($"{metrics} has no validation results.");
-                plot.Add.Scatter(xs.ToArray(), ys.ToArray()).LegendText = Path.GetFileName(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar));
+                string metrics = Path.Combine(dir, ModelDirectory.MetricsFile);
+                if (!File.Exists(metrics)) throw new UsageException($"{dir} has no {ModelDirectory.MetricsFile}.");
+                var valid = JsonlMetricsSink.Read(metrics).Where(m => m.ValidLoss != null).ToArray();
+                double[] xs = [.. valid.Select(m => m.ElapsedSeconds / 60)], ys = [.. valid.Select(m => Math.Exp(m.ValidLoss!.Value))];
+                if (xs.Length == 0) throw new UsageException($"{metrics} has no validation results.");
+                plot.Add.Scatter(xs, ys).LegendText = Path.GetFileName(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar));
             }
             plot.Title(r.GetValue(title)!);
             plot.XLabel("training time (minutes)");

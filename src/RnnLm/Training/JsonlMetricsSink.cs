@@ -61,9 +61,44 @@ public sealed class JsonlMetricsSink : IMetricsSink
         Append(line);
     }
 
+    /// <summary>
+    /// The records of a metrics.jsonl that this sink wrote, in file order (blank lines skipped), for plots and scripts.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A line is not a JSON object with a numeric step (the message names the line).</exception>
+    public static IReadOnlyList<MetricsRecord> Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var records = new List<MetricsRecord>();
+        int number = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                var e = doc.RootElement;
+                if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("step", out var step) || !step.TryGetInt64(out long s))
+                    throw new InvalidDataException($"{path}, line {number}: not a metrics record (no numeric \"step\").");
+                records.Add(new MetricsRecord(s, Number(e, "elapsed_s") ?? 0, Number(e, "train_loss"), Number(e, "valid_loss")));
+            }
+            catch (JsonException ex)
+            {
+                throw new InvalidDataException($"{path}, line {number}: not JSON ({ex.Message})", ex);
+            }
+        }
+        return records;
+    }
+
+    private static double? Number(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+
     private void Append(Dictionary<string, object?> line)
     {
         Directory.CreateDirectory(_dir);
         File.AppendAllText(FilePath, JsonSerializer.Serialize(line) + "\n");
     }
 }
+
+/// <summary>One line of metrics.jsonl as read back: a training record has TrainLoss, a validation record ValidLoss.</summary>
+public sealed record MetricsRecord(long Step, double ElapsedSeconds, double? TrainLoss, double? ValidLoss);
