@@ -21,6 +21,13 @@ internal sealed unsafe class GemmKernel
     public int MC { get; }
 
     /// <summary>
+    /// How many bytes of packed B a block's tiles sweep at a time, each run of TileM rows (its A panels in L1) going
+    /// across them while they stay in L2; 0, or a block no wider than that, walks each TileN column panel down the
+    /// rows instead (that panel in L1). The order changes no value: each tile is still computed once per k block.
+    /// </summary>
+    public int ColumnBlockBytes { get; }
+
+    /// <summary>
     /// A full TileM × TileN tile: (kc, A panels, distance between A panels, B panels, distance between B panels, C,
     /// ldc, overwrite). C = (or +=) the sum over p of A·B, accumulated in registers from zero.
     /// </summary>
@@ -39,11 +46,12 @@ internal sealed unsafe class GemmKernel
         delegate*<int, float*, nint, float*, nint, float*, nint, bool, void> full,
         delegate*<int, float*, float*, float*, nint, bool, void> unit,
         delegate*<float*, nint, int, int, int, int, float*, void> packAN,
-        delegate*<float*, nint, int, int, int, int, float*, void> packBT)
+        delegate*<float*, nint, int, int, int, int, float*, void> packBT,
+        int columnBlockBytes = 0)
     {
         if (tileM % SgemmKernels.MR != 0 || tileN % SgemmKernels.NR != 0 || mc % tileM != 0)
             throw new ArgumentException($"a {tileM}x{tileN} tile with MC {mc} does not fit the {SgemmKernels.MR}x{SgemmKernels.NR} panels.");
-        TileM = tileM; TileN = tileN; MC = mc;
+        TileM = tileM; TileN = tileN; MC = mc; ColumnBlockBytes = columnBlockBytes;
         Full = full; Unit = unit; PackAN = packAN; PackBT = packBT;
     }
 

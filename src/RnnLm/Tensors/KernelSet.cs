@@ -5,7 +5,8 @@ namespace RnnLm.Tensors;
 
 /// <summary>
 /// A kernel path: its name, the SGEMM kernel (<see cref="GemmKernel"/>) and the width of the element-wise kernels
-/// (<see cref="FastMath"/>, AdamW). Four exist, widest first: avx512 (12×32 tile on 32 zmm registers, 16 lanes),
+/// (<see cref="FastMath"/>, AdamW). Four exist, widest first: avx512 (12×32 tile on 32 zmm registers, 16 lanes; a
+/// block wider than 384 KB of packed B is swept in column sub-blocks, see <see cref="GemmKernel.ColumnBlockBytes"/>),
 /// avx2 (6×16 on ymm, 8 lanes), v128 (Vector128: ARM64's AdvSimd and x86's SSE, 6×16 as two 6×8 halves, 4 lanes)
 /// and scalar (MathF.FusedMultiplyAdd, 1 lane). All give the same bits.
 /// </summary>
@@ -33,7 +34,8 @@ internal sealed unsafe class KernelSet
     public static IReadOnlyList<KernelSet> All { get; } =
     [
         new("avx512", 16, new GemmKernel(2 * SgemmKernels.MR, 2 * SgemmKernels.NR, SgemmKernels.MCDefault,
-                &SgemmKernels.Full512, &SgemmKernels.UnitAvx2, &SgemmKernels.PackANAvx2, &SgemmKernels.PackBTAvx2),
+                &SgemmKernels.Full512, &SgemmKernels.UnitAvx2, &SgemmKernels.PackANAvx2, &SgemmKernels.PackBTAvx2,
+                columnBlockBytes: 384 << 10),
             Avx512F.IsSupported && Avx2.IsSupported && Fma.IsSupported, "AVX-512F, AVX2 and FMA"),
         new("avx2", 8, new GemmKernel(SgemmKernels.MR, SgemmKernels.NR, SgemmKernels.MCDefault,
                 &SgemmKernels.FullAvx2, &SgemmKernels.UnitAvx2, &SgemmKernels.PackANAvx2, &SgemmKernels.PackBTAvx2),

@@ -329,12 +329,19 @@ internal static unsafe class SgemmKernels
 
     /// <summary>
     /// C[mc, nc] (+)= packed A · packed B for one block: full TileM x TileN tiles through the kernel's Full, the rows
-    /// and columns they leave through its 6x16 Unit (an edge unit on a scratch tile).
+    /// and columns they leave through its 6x16 Unit (an edge unit on a scratch tile). The tiles are walked down each
+    /// column panel, or across column sub-blocks when the block is wider than the kernel's ColumnBlockBytes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Macro(GemmKernel g, int mc, int nc, int kc, float* pa, float* pb, float* c, nint ldc, bool overwrite, float* tile)
     {
         int tm = g.TileM, tn = g.TileN;
+        int subN = g.ColumnBlockBytes / (kc * sizeof(float)) / tn * tn;
+        if (subN > 0 && nc > subN)
+        {
+            MacroAcross(g, mc, nc, kc, pa, pb, c, ldc, overwrite, tile, subN);
+            return;
+        }
         nint aStride = (nint)MR * kc, bStride = (nint)NR * kc;
         int jr = 0;
         for (; jr + tn <= nc; jr += tn)
@@ -353,6 +360,36 @@ internal static unsafe class SgemmKernels
             int nr = Math.Min(NR, nc - jr);
             float* bp = pb + (nint)jr * kc;
             for (int ir = 0; ir < mc; ir += MR) Tile(g, mc, ir, nr, kc, pa, bp, c + jr, ldc, overwrite, tile);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Macro"/> for a wide block: the full tiles in column sub-blocks of subN columns (their packed B stays
+    /// in L2), each run of TileM rows going across a sub-block with its A panels in L1; then the edges as Macro does.
+    /// A 32-column panel of B is 32 KB at kc 256, two thirds of a 48 KB L1, so walking down it lets A's stream evict
+    /// it; here the small A panels stay in L1 and B comes from L2, and C is written along its rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MacroAcross(GemmKernel g, int mc, int nc, int kc, float* pa, float* pb, float* c, nint ldc, bool overwrite,
+        float* tile, int subN)
+    {
+        int tm = g.TileM, tn = g.TileN;
+        nint aStride = (nint)MR * kc, bStride = (nint)NR * kc;
+        int fullN = nc / tn * tn, fullM = mc / tm * tm;
+        for (int j0 = 0; j0 < fullN; j0 += subN)
+        {
+            int j1 = Math.Min(fullN, j0 + subN);
+            for (int ir = 0; ir < fullM; ir += tm)
+                for (int jr = j0; jr < j1; jr += tn)
+                    g.Full(kc, pa + (nint)ir * kc, aStride, pb + (nint)jr * kc, bStride, c + ir * ldc + jr, ldc, overwrite);
+        }
+        for (int jr = 0; jr < fullN; jr += NR)
+            for (int i = fullM; i < mc; i += MR)
+                Tile(g, mc, i, NR, kc, pa, pb + (nint)jr * kc, c + jr, ldc, overwrite, tile);
+        for (int jr = fullN; jr < nc; jr += NR)
+        {
+            int nr = Math.Min(NR, nc - jr);
+            for (int ir = 0; ir < mc; ir += MR) Tile(g, mc, ir, nr, kc, pa, pb + (nint)jr * kc, c + jr, ldc, overwrite, tile);
         }
     }
 

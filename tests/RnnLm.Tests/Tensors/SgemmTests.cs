@@ -128,7 +128,7 @@ public sealed class SgemmTests
     /// <summary>
     /// Every kernel path the CPU can run (avx512's 12x32 tile, avx2's 6x16, v128's two 6x8 halves, scalar) matches the
     /// reference and gives the bits of the first: full and edge tiles, k one block or several, overwrite and
-    /// accumulate, 1 to 4 threads, packed per call and packed beforehand.
+    /// accumulate, 1 to 4 threads, packed per call and packed beforehand, tiles walked down or across a block.
     /// </summary>
     [Theory]
     [InlineData(GemmVariant.NN, 389, 301, 257)]
@@ -140,6 +140,9 @@ public sealed class SgemmTests
     [InlineData(GemmVariant.NT, 1, 70, 40)]
     [InlineData(GemmVariant.TN, 1, 70, 40)]
     [InlineData(GemmVariant.NT, 1, 1001, 300)]
+    // Blocks wider than avx512's column sub-block (384 KB of packed B), walked across it, with row and column edges.
+    [InlineData(GemmVariant.NN, 151, 1100, 256)]
+    [InlineData(GemmVariant.TN, 40, 900, 300)]
     public void EveryPathGivesTheSameBits(GemmVariant v, int m, int n, int k)
     {
         foreach (bool accumulate in new[] { false, true })
