@@ -824,7 +824,12 @@ internal static unsafe class SgemmKernels
         {
             float* s = a + (pc + p) * lda + ic;
             float* d = dst + (nint)p * MR;
-            for (int q = 0; q < full; q++)
+            int q = 0;
+            // Before the last p, 8 floats are copied for 6: the 2 extra are read from within A (this row's next
+            // columns, or the next row) and land in this panel's next slot, which the next p rewrites.
+            if (Vector256.IsHardwareAccelerated && p < kc - 1)
+                for (; q < full; q++, s += MR, d += panel) Vector256.Store(Vector256.Load(s), d);
+            for (; q < full; q++)
             {
                 Vector128.Store(Vector128.Load(s), d);
                 d[4] = s[4];
