@@ -329,33 +329,39 @@ internal static unsafe class SgemmKernels
 
     /// <summary>
     /// C[mc, nc] (+)= packed A · packed B for one block: full TileM x TileN tiles through the kernel's Full, the rows
-    /// and columns they leave through its 6x16 Unit (an edge unit on a scratch tile). The tiles are walked down each
-    /// column panel, or across column sub-blocks when the block is wider than the kernel's ColumnBlockBytes.
+    /// and columns they leave through its 6x16 Unit (an edge unit on a scratch tile). The full tiles are walked down
+    /// each column panel (that panel of B in L1), or, in a block wider than the kernel's ColumnBlockBytes, across
+    /// column sub-blocks of that size: a 32-column panel of B is 32 KB at kc 256, two thirds of a 48 KB L1, so
+    /// walking down it lets A's stream evict it; across a sub-block the small A panels stay in L1, B comes from L2 and
+    /// C is written along its rows. The order changes no value.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Macro(GemmKernel g, int mc, int nc, int kc, float* pa, float* pb, float* c, nint ldc, bool overwrite, float* tile)
     {
         int tm = g.TileM, tn = g.TileN;
+        int fullM = mc / tm * tm, fullN = nc / tn * tn;
+        nint aStride = (nint)MR * kc, bStride = (nint)NR * kc;
         int subN = g.ColumnBlockBytes / (kc * sizeof(float)) / tn * tn;
         if (subN > 0 && nc > subN)
         {
-            MacroAcross(g, mc, nc, kc, pa, pb, c, ldc, overwrite, tile, subN);
-            return;
+            for (int j0 = 0; j0 < fullN; j0 += subN)
+            {
+                int j1 = Math.Min(fullN, j0 + subN);
+                for (int ir = 0; ir < fullM; ir += tm)
+                    for (int jr = j0; jr < j1; jr += tn)
+                        g.Full(kc, pa + (nint)ir * kc, aStride, pb + (nint)jr * kc, bStride, c + ir * ldc + jr, ldc, overwrite);
+            }
+            RowEdges(g, mc, fullM, 0, fullN, kc, pa, pb, c, ldc, overwrite, tile);
         }
-        nint aStride = (nint)MR * kc, bStride = (nint)NR * kc;
-        int jr = 0;
-        for (; jr + tn <= nc; jr += tn)
-        {
-            float* bp = pb + (nint)jr * kc;
-            int ir = 0;
-            for (; ir + tm <= mc; ir += tm)
-                g.Full(kc, pa + (nint)ir * kc, aStride, bp, bStride, c + ir * ldc + jr, ldc, overwrite);
-            if (ir < mc)
-                for (int q = 0; q < tn; q += NR)
-                    for (int i = ir; i < mc; i += MR)
-                        Tile(g, mc, i, NR, kc, pa, bp + (nint)q * kc, c + jr + q, ldc, overwrite, tile);
-        }
-        for (; jr < nc; jr += NR)
+        else
+            for (int jr = 0; jr < fullN; jr += tn)
+            {
+                float* bp = pb + (nint)jr * kc;
+                for (int ir = 0; ir < fullM; ir += tm)
+                    g.Full(kc, pa + (nint)ir * kc, aStride, bp, bStride, c + ir * ldc + jr, ldc, overwrite);
+                RowEdges(g, mc, fullM, jr, jr + tn, kc, pa, pb, c, ldc, overwrite, tile);
+            }
+        for (int jr = fullN; jr < nc; jr += NR)
         {
             int nr = Math.Min(NR, nc - jr);
             float* bp = pb + (nint)jr * kc;
@@ -363,34 +369,13 @@ internal static unsafe class SgemmKernels
         }
     }
 
-    /// <summary>
-    /// <see cref="Macro"/> for a wide block: the full tiles in column sub-blocks of subN columns (their packed B stays
-    /// in L2), each run of TileM rows going across a sub-block with its A panels in L1; then the edges as Macro does.
-    /// A 32-column panel of B is 32 KB at kc 256, two thirds of a 48 KB L1, so walking down it lets A's stream evict
-    /// it; here the small A panels stay in L1 and B comes from L2, and C is written along its rows.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MacroAcross(GemmKernel g, int mc, int nc, int kc, float* pa, float* pb, float* c, nint ldc, bool overwrite,
-        float* tile, int subN)
+    /// <summary>The rows [fullM, mc) that the full tiles leave, under the columns [j0, j1) (whole 16-column panels), unit by unit.</summary>
+    private static void RowEdges(GemmKernel g, int mc, int fullM, int j0, int j1, int kc, float* pa, float* pb, float* c, nint ldc,
+        bool overwrite, float* tile)
     {
-        int tm = g.TileM, tn = g.TileN;
-        nint aStride = (nint)MR * kc, bStride = (nint)NR * kc;
-        int fullN = nc / tn * tn, fullM = mc / tm * tm;
-        for (int j0 = 0; j0 < fullN; j0 += subN)
-        {
-            int j1 = Math.Min(fullN, j0 + subN);
-            for (int ir = 0; ir < fullM; ir += tm)
-                for (int jr = j0; jr < j1; jr += tn)
-                    g.Full(kc, pa + (nint)ir * kc, aStride, pb + (nint)jr * kc, bStride, c + ir * ldc + jr, ldc, overwrite);
-        }
-        for (int jr = 0; jr < fullN; jr += NR)
+        for (int jr = j0; jr < j1; jr += NR)
             for (int i = fullM; i < mc; i += MR)
                 Tile(g, mc, i, NR, kc, pa, pb + (nint)jr * kc, c + jr, ldc, overwrite, tile);
-        for (int jr = fullN; jr < nc; jr += NR)
-        {
-            int nr = Math.Min(NR, nc - jr);
-            for (int ir = 0; ir < mc; ir += MR) Tile(g, mc, ir, nr, kc, pa, pb + (nint)jr * kc, c + jr, ldc, overwrite, tile);
-        }
     }
 
     /// <summary>One 6x16 unit at rows ir of C (nr ≤ 16 columns); an edge unit goes through a scratch tile.</summary>
