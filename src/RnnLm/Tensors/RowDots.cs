@@ -116,35 +116,12 @@ internal static unsafe class RowDots
         TV r0 = z, r1 = z, r2 = z, r3 = z, s0 = z, s1 = z, s2 = z, s3 = z;
         for (; i <= n - 16; i += 16)
         {
-            nint at = (nint)i * e;
-            var xv = TV.Load(x + i);
-            p0 = TV.MultiplyAdd(xv, TF.Load<TV>(y0 + at), p0);
-            p1 = TV.MultiplyAdd(xv, TF.Load<TV>(y1 + at), p1);
-            p2 = TV.MultiplyAdd(xv, TF.Load<TV>(y2 + at), p2);
-            p3 = TV.MultiplyAdd(xv, TF.Load<TV>(y3 + at), p3);
-            if (c <= 8)
-            {
-                at = (nint)(i + c) * e;
-                xv = TV.Load(x + i + c);
-                q0 = TV.MultiplyAdd(xv, TF.Load<TV>(y0 + at), q0);
-                q1 = TV.MultiplyAdd(xv, TF.Load<TV>(y1 + at), q1);
-                q2 = TV.MultiplyAdd(xv, TF.Load<TV>(y2 + at), q2);
-                q3 = TV.MultiplyAdd(xv, TF.Load<TV>(y3 + at), q3);
-            }
+            Chains<TV, TF>(x + i, y0, y1, y2, y3, (nint)i * e, ref p0, ref p1, ref p2, ref p3);
+            if (c <= 8) Chains<TV, TF>(x + i + c, y0, y1, y2, y3, (nint)(i + c) * e, ref q0, ref q1, ref q2, ref q3);
             if (c <= 4)
             {
-                at = (nint)(i + 2 * c) * e;
-                xv = TV.Load(x + i + 2 * c);
-                r0 = TV.MultiplyAdd(xv, TF.Load<TV>(y0 + at), r0);
-                r1 = TV.MultiplyAdd(xv, TF.Load<TV>(y1 + at), r1);
-                r2 = TV.MultiplyAdd(xv, TF.Load<TV>(y2 + at), r2);
-                r3 = TV.MultiplyAdd(xv, TF.Load<TV>(y3 + at), r3);
-                at = (nint)(i + 3 * c) * e;
-                xv = TV.Load(x + i + 3 * c);
-                s0 = TV.MultiplyAdd(xv, TF.Load<TV>(y0 + at), s0);
-                s1 = TV.MultiplyAdd(xv, TF.Load<TV>(y1 + at), s1);
-                s2 = TV.MultiplyAdd(xv, TF.Load<TV>(y2 + at), s2);
-                s3 = TV.MultiplyAdd(xv, TF.Load<TV>(y3 + at), s3);
+                Chains<TV, TF>(x + i + 2 * c, y0, y1, y2, y3, (nint)(i + 2 * c) * e, ref r0, ref r1, ref r2, ref r3);
+                Chains<TV, TF>(x + i + 3 * c, y0, y1, y2, y3, (nint)(i + 3 * c) * e, ref s0, ref s1, ref s2, ref s3);
             }
         }
         int tail = n - i;
@@ -154,6 +131,18 @@ internal static unsafe class RowDots
             Fold<TV, TF>(p1, q1, r1, s1, x + i, y1 + from, tail),
             Fold<TV, TF>(p2, q2, r2, s2, x + i, y2 + from, tail),
             Fold<TV, TF>(p3, q3, r3, s3, x + i, y3 + from, tail));
+    }
+
+    /// <summary>One FMA on each row's chain: a_r += x[0, Count) · (row r's elements from byte offset at).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Chains<TV, TF>(float* x, byte* y0, byte* y1, byte* y2, byte* y3, nint at, ref TV a0, ref TV a1, ref TV a2, ref TV a3)
+        where TV : unmanaged, ILanes<TV> where TF : IFormat
+    {
+        var xv = TV.Load(x);
+        a0 = TV.MultiplyAdd(xv, TF.Load<TV>(y0 + at), a0);
+        a1 = TV.MultiplyAdd(xv, TF.Load<TV>(y1 + at), a1);
+        a2 = TV.MultiplyAdd(xv, TF.Load<TV>(y2 + at), a2);
+        a3 = TV.MultiplyAdd(xv, TF.Load<TV>(y3 + at), a3);
     }
 
     /// <summary>
