@@ -56,7 +56,7 @@ public static class BenchCommand
     }
 
     /// <summary>The properties the table sets, for tests that compare them with the library's defaults.</summary>
-    public static IEnumerable<string> BoundProperties => Table.Bound.Select(s => s.Property!);
+    public static IEnumerable<string> BoundProperties => Table.Properties;
 
     /// <summary>The cell and the custom sizes given (the library's defaults where not); Hidden as --hidden, or --emb for 0.</summary>
     public static TrainingOptions ReadCustom(ParseResult r)

@@ -62,7 +62,7 @@ public static class GenerateCommand
     public static IReadOnlyDictionary<string, string> Flags => Table.Flags;
 
     /// <summary>The properties the table sets, for tests that compare them with the library's defaults.</summary>
-    public static IEnumerable<string> BoundProperties => Table.Bound.Select(s => s.Property!);
+    public static IEnumerable<string> BoundProperties => Table.Properties;
 
     public static Command Create()
     {

@@ -34,7 +34,7 @@ public static class ImportCommand
     };
 
     /// <summary>The properties the table sets, for tests that compare them with the library's defaults.</summary>
-    public static IEnumerable<string> BoundProperties => Table.Bound.Select(s => s.Property!);
+    public static IEnumerable<string> BoundProperties => Table.Properties;
 
     /// <summary>The import options given (the library's defaults where not).</summary>
     public static ImportOptions ReadOptions(ParseResult r) => Table.Apply(r, Defaults);

@@ -41,6 +41,9 @@ public sealed class OptionTable<TOptions> : IEnumerable<Setting<TOptions>>
     /// <summary>The settings that set a library property.</summary>
     public IEnumerable<Setting<TOptions>> Bound => settings.Where(s => s.Property != null);
 
+    /// <summary>The names of the properties the table sets (for the test that compares them with the library's defaults).</summary>
+    public IEnumerable<string> Properties => Bound.Select(s => s.Property!);
+
     /// <summary>start with every bound option's value set on it, in the table's order.</summary>
     public TOptions Apply(ParseResult r, TOptions start)
     {

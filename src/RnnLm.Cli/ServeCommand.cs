@@ -33,7 +33,7 @@ public static class ServeCommand
     };
 
     /// <summary>The properties the table sets, for tests that compare them with the library's defaults.</summary>
-    public static IEnumerable<string> BoundProperties => Table.Bound.Select(s => s.Property!);
+    public static IEnumerable<string> BoundProperties => Table.Properties;
 
     /// <summary>The limits given (the library's where not), each checked by its flag.</summary>
     public static RnnLmServerOptions ReadLimits(ParseResult r)
