@@ -36,6 +36,12 @@ internal sealed unsafe class GemmKernel
     /// <summary>One 6×16 unit: (kc, A panel, B panel, C, ldc, overwrite).</summary>
     public delegate*<int, float*, float*, float*, nint, bool, void> Unit { get; }
 
+    /// <summary>
+    /// A TileM × 16 tile for a block's last 16 columns when the block is not a whole number of TileN (kc, A panels,
+    /// distance between A panels, B panel, C, ldc, overwrite); null where TileN is 16 (the unit covers it).
+    /// </summary>
+    public delegate*<int, float*, nint, float*, float*, nint, bool, void> Edge { get; }
+
     /// <summary>Packs A[ic:ic+mc, pc:pc+kc] of a row-major A (NN, NT) into 6-row panels: (a, lda, ic, pc, mc, kc, dst).</summary>
     public delegate*<float*, nint, int, int, int, int, float*, void> PackAN { get; }
 
@@ -47,12 +53,13 @@ internal sealed unsafe class GemmKernel
         delegate*<int, float*, float*, float*, nint, bool, void> unit,
         delegate*<float*, nint, int, int, int, int, float*, void> packAN,
         delegate*<float*, nint, int, int, int, int, float*, void> packBT,
-        int columnBlockBytes = 0)
+        int columnBlockBytes = 0,
+        delegate*<int, float*, nint, float*, float*, nint, bool, void> edge = null)
     {
         if (tileM % SgemmKernels.MR != 0 || tileN % SgemmKernels.NR != 0 || mc % tileM != 0)
             throw new ArgumentException($"a {tileM}x{tileN} tile with MC {mc} does not fit the {SgemmKernels.MR}x{SgemmKernels.NR} panels.");
         TileM = tileM; TileN = tileN; MC = mc; ColumnBlockBytes = columnBlockBytes;
-        Full = full; Unit = unit; PackAN = packAN; PackBT = packBT;
+        Full = full; Unit = unit; PackAN = packAN; PackBT = packBT; Edge = edge;
     }
 
     public override string ToString() => $"{TileM}x{TileN}";

@@ -35,7 +35,7 @@ internal sealed unsafe class KernelSet
     [
         new("avx512", 16, new GemmKernel(2 * SgemmKernels.MR, 2 * SgemmKernels.NR, SgemmKernels.MCDefault,
                 &SgemmKernels.Full512, &SgemmKernels.UnitAvx2, &SgemmKernels.PackANAvx2, &SgemmKernels.PackBTAvx2,
-                columnBlockBytes: 384 << 10),
+                columnBlockBytes: 384 << 10, edge: &SgemmKernels.Edge512),
             Avx512F.IsSupported && Avx2.IsSupported && Fma.IsSupported, "AVX-512F, AVX2 and FMA"),
         new("avx2", 8, new GemmKernel(SgemmKernels.MR, SgemmKernels.NR, SgemmKernels.MCDefault,
                 &SgemmKernels.FullAvx2, &SgemmKernels.UnitAvx2, &SgemmKernels.PackANAvx2, &SgemmKernels.PackBTAvx2),
