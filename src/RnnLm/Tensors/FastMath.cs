@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace RnnLm.Tensors;
 
@@ -105,6 +106,9 @@ public static class FastMath
     /// stored whole. bias and dbias (null: none) are contiguous. With gradient, scaledProbability (unless null)
     /// receives scale·softmax(row)[target] before the one-hot is taken off, so that a caller adding the rows to dbias
     /// itself can give dbias the bits this kernel gives it: dbias[target] = (dbias[target] + that) - scale.
+    /// With several segments, the first pass prefetches into L2 the segments of the row that starts width floats on
+    /// (the next row of the output layer's [rows, width] slices): a row spans a page per segment, more streams than
+    /// the hardware prefetcher follows, so its first reads would otherwise each wait on L3.
     /// </summary>
     internal static unsafe double SegmentedRow(float* row, nint stride, int width, int n, float* bias, int target,
         bool gradient, float scale, float* dbias, float* scaledProbability = null)
@@ -145,6 +149,7 @@ public static class FastMath
         where TV : unmanaged, ILanes<TV>
     {
         int segments = (n + width - 1) / width, c = TV.Count;
+        bool ahead = segments > 1 && Sse.IsSupported;
         var vmax = TV.Create(float.NegativeInfinity);
         var max = Lanes1.Create(float.NegativeInfinity);
         for (int sgm = 0; sgm < segments; sgm++)
@@ -155,6 +160,7 @@ public static class FastMath
             {
                 for (; i <= len - c; i += c)
                 {
+                    if (ahead && (i & 15) == 0) Sse.Prefetch1(r + i + width);
                     var v = TV.Add(TV.Load(r + i), TV.Load(b + i));
                     TV.Store(v, r + i);
                     vmax = TV.Max(vmax, v);
