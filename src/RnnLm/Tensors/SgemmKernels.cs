@@ -556,36 +556,18 @@ internal static unsafe class SgemmKernels
             av = Vector512.Create(a1[5]); x110 = Avx512F.FusedMultiplyAdd(av, v0, x110); x111 = Avx512F.FusedMultiplyAdd(av, v1, x111);
             a0 += 6; a1 += 6; b0 += 16; b1 += 16;
         }
-        if (overwrite)
-        {
-            Vector512.Store(x00, c0); Vector512.Store(x01, c0 + 16);
-            Vector512.Store(x10, c1); Vector512.Store(x11, c1 + 16);
-            Vector512.Store(x20, c2); Vector512.Store(x21, c2 + 16);
-            Vector512.Store(x30, c3); Vector512.Store(x31, c3 + 16);
-            Vector512.Store(x40, c4); Vector512.Store(x41, c4 + 16);
-            Vector512.Store(x50, c5); Vector512.Store(x51, c5 + 16);
-            Vector512.Store(x60, c6); Vector512.Store(x61, c6 + 16);
-            Vector512.Store(x70, c7); Vector512.Store(x71, c7 + 16);
-            Vector512.Store(x80, c8); Vector512.Store(x81, c8 + 16);
-            Vector512.Store(x90, c9); Vector512.Store(x91, c9 + 16);
-            Vector512.Store(x100, c10); Vector512.Store(x101, c10 + 16);
-            Vector512.Store(x110, c11); Vector512.Store(x111, c11 + 16);
-        }
-        else
-        {
-            Vector512.Store(Avx512F.Add(Vector512.Load(c0), x00), c0); Vector512.Store(Avx512F.Add(Vector512.Load(c0 + 16), x01), c0 + 16);
-            Vector512.Store(Avx512F.Add(Vector512.Load(c1), x10), c1); Vector512.Store(Avx512F.Add(Vector512.Load(c1 + 16), x11), c1 + 16);
-            Vector512.Store(Avx512F.Add(Vector512.Load(c2), x20), c2); Vector512.Store(Avx512F.Add(Vector512.Load(c2 + 16), x21), c2 + 16);
-            Vector512.Store(Avx512F.Add(Vector512.Load(c3), x30), c3); Vector512.Store(Avx512F.Add(Vector512.Load(c3 + 16), x31), c3 + 16);
-            Vector512.Store(Avx512F.Add(Vector512.Load(c4), x40), c4); Vector512.Store(Avx512F.Add(Vector512.Load(c4 + 16), x41), c4 + 16);
-            Vector512.Store(Avx512F.Add(Vector512.Load(c5), x50), c5); Vector512.Store(Avx512F.Add(Vector512.Load(c5 + 16), x51), c5 + 16);
-            Vector512.Store(Avx512F.Add(Vector512.Load(c6), x60), c6); Vector512.Store(Avx512F.Add(Vector512.Load(c6 + 16), x61), c6 + 16);
-            Vector512.Store(Avx512F.Add(Vector512.Load(c7), x70), c7); Vector512.Store(Avx512F.Add(Vector512.Load(c7 + 16), x71), c7 + 16);
-            Vector512.Store(Avx512F.Add(Vector512.Load(c8), x80), c8); Vector512.Store(Avx512F.Add(Vector512.Load(c8 + 16), x81), c8 + 16);
-            Vector512.Store(Avx512F.Add(Vector512.Load(c9), x90), c9); Vector512.Store(Avx512F.Add(Vector512.Load(c9 + 16), x91), c9 + 16);
-            Vector512.Store(Avx512F.Add(Vector512.Load(c10), x100), c10); Vector512.Store(Avx512F.Add(Vector512.Load(c10 + 16), x101), c10 + 16);
-            Vector512.Store(Avx512F.Add(Vector512.Load(c11), x110), c11); Vector512.Store(Avx512F.Add(Vector512.Load(c11 + 16), x111), c11 + 16);
-        }
+        Store512(c0, x00, overwrite); Store512(c0 + 16, x01, overwrite);
+        Store512(c1, x10, overwrite); Store512(c1 + 16, x11, overwrite);
+        Store512(c2, x20, overwrite); Store512(c2 + 16, x21, overwrite);
+        Store512(c3, x30, overwrite); Store512(c3 + 16, x31, overwrite);
+        Store512(c4, x40, overwrite); Store512(c4 + 16, x41, overwrite);
+        Store512(c5, x50, overwrite); Store512(c5 + 16, x51, overwrite);
+        Store512(c6, x60, overwrite); Store512(c6 + 16, x61, overwrite);
+        Store512(c7, x70, overwrite); Store512(c7 + 16, x71, overwrite);
+        Store512(c8, x80, overwrite); Store512(c8 + 16, x81, overwrite);
+        Store512(c9, x90, overwrite); Store512(c9 + 16, x91, overwrite);
+        Store512(c10, x100, overwrite); Store512(c10 + 16, x101, overwrite);
+        Store512(c11, x110, overwrite); Store512(c11 + 16, x111, overwrite);
     }
 
     /// <summary>The avx512 path's edge: a 12x16 tile from two A panels and one B panel.</summary>
