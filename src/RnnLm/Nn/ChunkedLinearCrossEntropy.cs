@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using RnnLm.Tensors;
 
 namespace RnnLm.Nn;
@@ -7,13 +9,15 @@ namespace RnnLm.Nn;
 /// loss and the logits' gradient in one buffer, then the head's weight, bias and input gradients, so the
 /// [rows, vocabulary] logits tensor is never materialised whole.
 /// The blocks are shared between two lanes (the first half of the blocks, the second half), each with its own
-/// single-threaded GEMM, buffers and weight-gradient accumulator; with two threads the lanes run at once. The
-/// second lane's weight gradient is added to the first's at the end, so the result is the same bits whatever
-/// the number of threads. The weight is packed for the kernel once per call (one copy for the logits, one for the
-/// input gradient), and every block of both lanes reads those copies instead of packing it again.
-/// With more than two threads each lane has a share of them (the first (T+1)/2, the second T/2): its multiplies run
-/// split by slices and rows, its softmax rows split by rows, and the bias gradient is added by slices, row after row
-/// in order, so the bits are still those of one thread.
+/// buffers and weight-gradient accumulator; the second lane's weight gradient is added to the first's at the end.
+/// A lane runs its blocks one after the other, each in three phases cut into pieces: the logits (a piece is a group
+/// of vocabulary slices), the softmax rows (a group of rows), and the gradients (a group of slices: their bias and
+/// weight gradients, and the group's share of the input gradient, added up in group order at the end of the block).
+/// Every thread takes pieces as it frees up, first from its own lane (thread t's is t mod 2), then from the other
+/// one, so a core that runs slower (another machine's load on it) holds up nobody. Whoever takes a piece computes
+/// it whole, and the pieces depend on the rows and the vocabulary only, so the result is the same bits whatever the
+/// number of threads and whoever ran what. The weight is packed for the kernel once per call (one copy for the
+/// logits, one for the input gradient), and every piece reads those copies.
 /// A block of logits is stored in vocabulary slices of <see cref="SgemmKernels.SliceWidth"/> columns, each slice a
 /// contiguous [rows, SliceWidth] matrix: the weight gradient then reads G one contiguous slice at a time instead of
 /// a short piece of every row, and the input gradient reads the same slice while it is still in cache
@@ -22,25 +26,28 @@ namespace RnnLm.Nn;
 public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
 {
     private const int Lanes = 2;
-    private readonly SgemmEngine[] _gemm;
-    private readonly WorkerTeam?[] _rowTeams;
-    private readonly LaneBlock[] _laneBlocks = [new(), new()];
-    private readonly float[][] _chunk = [[], []];
-    private float[] _dW1 = [], _db1 = [];
-    private readonly double[] _loss = new double[Lanes];
+    /// <summary>Vocabulary slices in a piece of the logits and of the gradients, and rows in a piece of the softmax.</summary>
+    private const int SlicesPerPiece = 8, RowsPerPiece = 24;
+    private const int SliceWidth = SgemmKernels.SliceWidth;
+    private const int LogitsPhase = 0, SoftmaxPhase = 1, GradientsPhase = 2;
+
+    private readonly Lane[] _lanes = [new(), new()];
+    private readonly SgemmBuffers[] _threadBuffers;
+    private readonly WorkerTeam? _team;
     private readonly LaneWorker? _worker;
     // The halves of the call that InTwo runs at once, made once so that a call allocates nothing.
-    private readonly Action _runLane0, _runLane1, _packLogits, _packInputGrad, _addFirstHalf, _addSecondHalf;
+    private readonly Action _packLogits, _packInputGrad, _addFirstHalf, _addSecondHalf;
     private int _addHalf, _addEnd;
     private float[] _headWeightGrad = [];
+    private float[] _dW1 = [], _db1 = [];
     private readonly PackedMatrix _wLogits = new(), _wInputGrad = new();
+    private int _failed;
 
-    // The call in progress, for the lanes (spans cannot be kept in fields, so pinned pointers are).
+    // The call in progress, for the pieces (spans cannot be kept in fields, so pinned pointers are).
     private Linear? _head;
-    private CrossEntropyLoss? _criterion;
-    private float* _x, _dx;
+    private float* _x, _dx, _bias, _packedWT, _packedW;
     private int* _targets;
-    private int _rows, _block, _blocks, _split;
+    private int _rows, _block, _V, _H, _ignore;
     private bool _backward;
     private float _scale;
 
@@ -50,7 +57,7 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
     /// <summary>The most rows per block given at construction, or null to derive it from the vocabulary size.</summary>
     public int? ChunkRows { get; }
 
-    /// <param name="threads">1 runs both lanes on the calling thread; more runs the second lane on a worker.</param>
+    /// <param name="threads">1 runs every piece on the calling thread; more also on that many - 1 shared workers.</param>
     /// <param name="chunkRows">The most rows per block; null: as many as fit in <see cref="BlockBytes"/>
     /// (between 64 and 4096), which is 524 rows for a 32k vocabulary and 1677 for 10k.</param>
     public ChunkedLinearCrossEntropy(int threads = 1, int? chunkRows = null)
@@ -58,13 +65,13 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         Check.Positive(threads, nameof(threads));
         if (chunkRows is int c) Check.Positive(c, nameof(chunkRows));
         ChunkRows = chunkRows;
-        if (threads > 1) _worker = LaneWorker.Shared(1);
-        // Lane 0 runs on the caller with workers 2.., lane 1 on worker 1 with the workers after lane 0's.
-        int a = (threads + 1) / 2, b = Math.Max(1, threads / 2);
-        _gemm = [new SgemmEngine(a, firstWorker: 2), new SgemmEngine(b, firstWorker: a + 1)];
-        _rowTeams = [a > 1 ? new WorkerTeam(a, t => RowsPart(0, t), 2) : null, b > 1 ? new WorkerTeam(b, t => RowsPart(1, t), a + 1) : null];
-        _runLane0 = () => RunLane(0);
-        _runLane1 = () => RunLane(1);
+        _threadBuffers = new SgemmBuffers[threads];
+        for (int t = 0; t < threads; t++) _threadBuffers[t] = new SgemmBuffers();
+        if (threads > 1)
+        {
+            _team = new WorkerTeam(threads, Work);
+            _worker = LaneWorker.Shared(1);
+        }
         _addFirstHalf = () => AddWeightGradient(0, _addHalf);
         _addSecondHalf = () => AddWeightGradient(_addHalf, _addEnd);
         _packLogits = () => PackWeight(forLogits: true);
@@ -93,21 +100,36 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         Check.Length(targets, rows, nameof(targets));
         if (backward) Check.Length(dx, (long)rows * H, nameof(dx));
         int block = BlockRows(rows, V);
+        int blocks = (rows + block - 1) / block, split = (blocks + 1) / 2;
         Reserve(V, H, block, backward);
-        fixed (float* px = x, pdx = dx)
+        _head = head;
+        if (backward) InTwo(_packLogits, _packInputGrad);
+        else PackWeight(forLogits: true);
+        fixed (float* px = x, pdx = dx, pbias = head.Bias.Value.Data, pdW = head.Weight.Grad.Data, pdb = head.Bias.Grad.Data)
+        fixed (float* pdW1 = _dW1, pdb1 = _db1)
         fixed (int* pt = targets)
         {
-            _head = head; _criterion = loss; _x = px; _dx = pdx; _targets = pt;
-            _rows = rows; _block = block; _blocks = (rows + block - 1) / block; _split = (_blocks + 1) / 2;
-            _backward = backward; _scale = scale;
-            if (backward) InTwo(_packLogits, _packInputGrad);
-            else PackWeight(forLogits: true);
-            if (_blocks > 1) InTwo(_runLane0, _runLane1);
-            else { RunLane(0); RunLane(1); }
-            _head = null; _criterion = null; _x = null; _dx = null; _targets = null;
+            _x = px; _dx = pdx; _bias = pbias; _targets = pt; _packedWT = _wLogits.Data; _packedW = _wInputGrad.Data;
+            _rows = rows; _block = block; _V = V; _H = H; _ignore = loss.IgnoreIndex;
+            _backward = backward; _scale = scale; _failed = 0;
+            _lanes[0].Begin(0, split, pdW, pdb);
+            _lanes[1].Begin(split, blocks, pdW1, pdb1);
+            try
+            {
+                foreach (var lane in _lanes) StartBlock(lane, _threadBuffers[0], Close(lane));
+                if (_team is null) Work(0);
+                else _team.Run(_team.Threads);
+            }
+            finally
+            {
+                _x = _dx = _bias = _packedWT = _packedW = null;
+                _targets = null;
+                foreach (var lane in _lanes) lane.End();
+            }
         }
-        if (backward && _blocks > _split) AddSecondLaneGradients(head, V, H);
-        return _loss[0] + _loss[1];
+        if (backward && blocks > split) AddSecondLaneGradients(head, V, H);
+        _head = null;
+        return _lanes[0].Sum + _lanes[1].Sum;
     }
 
     /// <summary>
@@ -121,16 +143,197 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         return (rows + 2 * perLane - 1) / (2 * perLane);
     }
 
-    /// <summary>Grows the lanes' logits buffers and the second lane's gradient accumulators (the bias one cleared).</summary>
+    /// <summary>Grows the lanes' buffers and the second lane's gradient accumulators (the bias one cleared).</summary>
     private void Reserve(int V, int H, int block, bool backward)
     {
-        long chunk = (long)SgemmKernels.SliceCount(V) * block * SliceWidth;
-        for (int l = 0; l < Lanes; l++)
-            if (_chunk[l].Length < chunk) _chunk[l] = new float[chunk];
+        int slices = SgemmKernels.SliceCount(V);
+        long groups = (slices + SlicesPerPiece - 1) / SlicesPerPiece;
+        foreach (var lane in _lanes)
+        {
+            lane.Reserve((long)slices * block * SliceWidth, block, backward ? (groups - 1) * block * H : 0);
+            lane.Packed.Ensure((long)SgemmKernels.RoundUp(block, SgemmKernels.MR) * H, backward ? SgemmKernels.PackedBFloats(H, block) : 0);
+        }
+        foreach (var buf in _threadBuffers) buf.Ensure(SgemmKernels.GradientScratchFloats(block), 0);
         if (!backward) return;
         // The second lane's first block overwrites _dW1, so it needs no clearing.
         if (_dW1.Length < V * H) { _dW1 = new float[V * H]; _db1 = new float[V]; }
         Array.Clear(_db1, 0, V);
+    }
+
+    /// <summary>
+    /// What thread t does: pieces of its own lane while there are any, else of the other lane, until both lanes are
+    /// through their blocks. A piece that fails stops every thread (the team rethrows the failure).
+    /// </summary>
+    private void Work(int t)
+    {
+        var buf = _threadBuffers[t];
+        Lane own = _lanes[t % Lanes], other = _lanes[(t + 1) % Lanes];
+        var spin = new SpinWait();
+        try
+        {
+            while (Volatile.Read(ref _failed) == 0)
+            {
+                if (TryPiece(own, buf) || TryPiece(other, buf)) { spin.Reset(); continue; }
+                if (Volatile.Read(ref own.Finished) && Volatile.Read(ref other.Finished)) return;
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+        catch
+        {
+            Volatile.Write(ref _failed, 1);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Takes and runs the lane's next piece, if its phase has one left; the thread that finishes a phase's last piece
+    /// moves the lane on. Returns false when there was nothing to take.
+    /// </summary>
+    private bool TryPiece(Lane lane, SgemmBuffers buf)
+    {
+        long claim = Volatile.Read(ref lane.Counters.Claim);
+        int piece = (int)claim;
+        if (piece >= Volatile.Read(ref lane.Pieces)) return false;
+        // A claim word is only ever replaced by one of a later phase, so a stale read fails here.
+        if (Interlocked.CompareExchange(ref lane.Counters.Claim, claim + 1, claim) != claim) return true;
+        RunPiece(lane, piece, buf);
+        if (Interlocked.Increment(ref lane.Counters.Done) == lane.Pieces) Advance(lane, buf);
+        return true;
+    }
+
+    private void RunPiece(Lane lane, int piece, SgemmBuffers buf)
+    {
+        int slices = SgemmKernels.SliceCount(_V);
+        if (lane.Phase == SoftmaxPhase)
+        {
+            SoftmaxRows(lane, piece * RowsPerPiece, Math.Min(lane.N, (piece + 1) * RowsPerPiece));
+            return;
+        }
+        int s0 = piece * SlicesPerPiece, s1 = Math.Min(slices, s0 + SlicesPerPiece);
+        if (lane.Phase == LogitsPhase)
+        {
+            SgemmKernels.LogitsSlices(buf.Tile, lane.Packed.A, lane.N, _V, _H, _packedWT, lane.Chunk, lane.Stride, s0, s1);
+            return;
+        }
+        // The first group's share of the input gradient goes straight to dx, the others' to the lane's partials.
+        float* dx = piece == 0 ? _dx + (long)lane.R0 * _H : lane.Partials + (long)(piece - 1) * lane.N * _H;
+        bool accumulateDW = lane == _lanes[0] || lane.Block > lane.First;
+        for (int sl = s0; sl < s1; sl++)
+        {
+            float* gs = lane.Chunk + sl * lane.Stride;
+            SgemmKernels.OutputGradientsSlice(buf, lane.N, _V, _H, gs, sl, lane.Packed.B, _packedW, lane.DW, _H, accumulateDW,
+                dx, _H, overwriteDx: sl == s0);
+            // After the multiplies, which brought the slice into L2.
+            AddBiasGradient(lane, sl, gs);
+        }
+    }
+
+    /// <summary>
+    /// The thread that finished the phase's last piece: closes the claim word, sets up the next phase (or block,
+    /// with the serial ends of a block: the input gradient's groups added in order, the losses row by row), opens it.
+    /// </summary>
+    private void Advance(Lane lane, SgemmBuffers buf)
+    {
+        long next = Close(lane);
+        int slices = SgemmKernels.SliceCount(_V), groups = (slices + SlicesPerPiece - 1) / SlicesPerPiece;
+        if (lane.Phase == LogitsPhase) Open(lane, SoftmaxPhase, (lane.N + RowsPerPiece - 1) / RowsPerPiece, next);
+        else if (lane.Phase == SoftmaxPhase && _backward) Open(lane, GradientsPhase, groups, next);
+        else
+        {
+            if (_backward)
+            {
+                var dx = new Span<float>(_dx + (long)lane.R0 * _H, lane.N * _H);
+                for (int gi = 1; gi < groups; gi++)
+                    TensorPrimitives.Add(dx, new ReadOnlySpan<float>(lane.Partials + (long)(gi - 1) * lane.N * _H, lane.N * _H), dx);
+            }
+            for (int r = 0; r < lane.N; r++)
+                if (_targets[lane.R0 + r] != _ignore) lane.Sum += lane.Loss[r];
+            lane.Block++;
+            StartBlock(lane, buf, next);
+        }
+    }
+
+    /// <summary>Replaces the lane's claim word by a closed one of the next phase number (no piece can be taken); returns that number.</summary>
+    private static long Close(Lane lane)
+    {
+        long next = (Volatile.Read(ref lane.Counters.Claim) >> 32) + 1;
+        Interlocked.Exchange(ref lane.Counters.Claim, (next << 32) | int.MaxValue);
+        return next;
+    }
+
+    /// <summary>Packs the rows of X of the lane's block and opens its logits phase as number epoch; or, past its last block, marks the lane finished.</summary>
+    private void StartBlock(Lane lane, SgemmBuffers buf, long epoch)
+    {
+        if (lane.Block >= lane.EndBlock)
+        {
+            Volatile.Write(ref lane.Finished, true);
+            return;
+        }
+        lane.R0 = lane.Block * _block;
+        lane.N = Math.Min(_block, _rows - lane.R0);
+        lane.Stride = lane.N * SliceWidth;
+        float* x = _x + (long)lane.R0 * _H;
+        SgemmKernels.PackLogitsInput(lane.Packed, lane.N, _H, x, _H);
+        if (_backward) SgemmKernels.PackB(false, _H, lane.N, x, _H, lane.Packed.B);
+        Open(lane, LogitsPhase, (SgemmKernels.SliceCount(_V) + SlicesPerPiece - 1) / SlicesPerPiece, epoch);
+    }
+
+    private static void Open(Lane lane, int phase, int pieces, long epoch)
+    {
+        lane.Phase = phase;
+        lane.Counters.Done = 0;
+        Volatile.Write(ref lane.Pieces, pieces);
+        Volatile.Write(ref lane.Counters.Claim, epoch << 32);
+    }
+
+    /// <summary>
+    /// The softmax rows [r0, r1) of the lane's block: each row's loss, and with backward its gradient in place and
+    /// its scaled target probability (for <see cref="AddBiasGradient"/>); an ignored row is cleared.
+    /// </summary>
+    private void SoftmaxRows(Lane lane, int r0, int r1)
+    {
+        for (int r = r0; r < r1; r++)
+        {
+            int target = _targets[lane.R0 + r];
+            if (target == _ignore)
+            {
+                for (int v0 = 0, sl = 0; v0 < _V; v0 += SliceWidth, sl++)
+                    new Span<float>(lane.Chunk + sl * lane.Stride + r * SliceWidth, Math.Min(SliceWidth, _V - v0)).Clear();
+                continue;
+            }
+            fixed (float* pp = &lane.Probability[r])
+                lane.Loss[r] = FastMath.SegmentedRow(lane.Chunk + r * SliceWidth, lane.Stride, SliceWidth, _V, _bias, target,
+                    _backward, _scale, null, _backward ? pp : null);
+        }
+    }
+
+    /// <summary>
+    /// dbias of slice sl (its gradient rows at gs) += the block's rows, in row order, with each target's element
+    /// added as <see cref="FastMath.SegmentedRow"/> adds it when it writes dbias itself: (d + scale·p) - scale.
+    /// </summary>
+    private void AddBiasGradient(Lane lane, int sl, float* gs)
+    {
+        int v0 = sl * SliceWidth, w = Math.Min(SliceWidth, _V - v0);
+        float* d = lane.DBias + v0;
+        // Runs of rows with nothing special go through AddRows; an ignored row is skipped, a row whose target is in
+        // this slice is added alone.
+        int run = 0;
+        for (int r = 0; r < lane.N; r++)
+        {
+            int target = _targets[lane.R0 + r];
+            if (target != _ignore && target / SliceWidth != sl) continue;
+            if (run < r) FastMath.AddRows(d, gs + run * SliceWidth, SliceWidth, r - run, w);
+            run = r + 1;
+            if (target == _ignore) continue;
+            float* g = gs + r * SliceWidth;
+            int k = target - v0;
+            float final = g[k];
+            g[k] = lane.Probability[r];
+            FastMath.AddRows(d, g, SliceWidth, 1, w);
+            d[k] -= _scale;
+            g[k] = final;
+        }
+        if (run < lane.N) FastMath.AddRows(d, gs + run * SliceWidth, SliceWidth, lane.N - run, w);
     }
 
     /// <summary>
@@ -160,150 +363,71 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         InTwo(_addFirstHalf, _addSecondHalf);
         _headWeightGrad = [];
         var b = head.Bias.Grad.Data.AsSpan(0, V);
-        System.Numerics.Tensors.TensorPrimitives.Add(b, _db1.AsSpan(0, V), b);
+        TensorPrimitives.Add(b, _db1.AsSpan(0, V), b);
     }
 
     private void AddWeightGradient(int from, int to)
     {
         var w = _headWeightGrad.AsSpan(from, to - from);
-        System.Numerics.Tensors.TensorPrimitives.Add(w, _dW1.AsSpan(from, to - from), w);
+        TensorPrimitives.Add(w, _dW1.AsSpan(from, to - from), w);
     }
 
-    /// <summary>Lane 0 takes blocks [0, split), lane 1 blocks [split, blocks), in order.</summary>
-    private void RunLane(int lane)
+    /// <summary>The claim word (phase number, next piece) and the count of finished pieces, on a cache line of their own.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 128)]
+    private struct LaneCounters
     {
-        var head = _head!;
-        int V = head.OutFeatures, H = head.InFeatures, ignore = _criterion!.IgnoreIndex;
-        var gemm = _gemm[lane];
-        var dW = lane == 0 ? head.Weight.Grad.Data : _dW1;
-        var db = lane == 0 ? head.Bias.Grad.Data : _db1;
-        double sum = 0;
-        int first = lane == 0 ? 0 : _split, end = lane == 0 ? _split : _blocks;
-        var bias = head.Bias.Value.Data;
-        fixed (float* pb = bias, pdb = db, pchunk = _chunk[lane])
-        {
-            for (int blk = first; blk < end; blk++)
-            {
-                int r0 = blk * _block, n = Math.Min(_block, _rows - r0), stride = n * SliceWidth;
-                var logits = _chunk[lane].AsSpan(0, SgemmKernels.SliceCount(V) * stride);
-                var xs = new ReadOnlySpan<float>(_x + (long)r0 * H, n * H);
-                // The logits in vocabulary slices: slice s holds columns [s·SliceWidth, (s+1)·SliceWidth) as [n, SliceWidth].
-                gemm.LogitsSliced(n, xs, H, _wLogits, logits, stride);
-                if (_rowTeams[lane] is WorkerTeam team && n > 1)
-                {
-                    sum = RowsInParallel(lane, team, r0, n, stride, pchunk, pb, pdb, sum);
-                }
-                else for (int r = 0; r < n; r++)
-                {
-                    int t = _targets[r0 + r];
-                    if (t == ignore)
-                    {
-                        for (int v0 = 0, sl = 0; v0 < V; v0 += SliceWidth, sl++)
-                            logits.Slice(sl * stride + r * SliceWidth, Math.Min(SliceWidth, V - v0)).Clear();
-                    }
-                    else sum += FastMath.SegmentedRow(pchunk + r * SliceWidth, stride, SliceWidth, V, pb, t, _backward, _scale,
-                        _backward ? pdb : null);
-                }
-                if (!_backward) continue;
-                gemm.OutputGradients(n, logits, stride, xs, H, _wInputGrad, dW.AsSpan(0, V * H), H,
-                    new Span<float>(_dx + (long)r0 * H, n * H), H, accumulateDx: false, accumulateDW: lane == 0 || blk > first);
-            }
-        }
-        _loss[lane] = sum;
+        [FieldOffset(64)] public long Claim;
+        [FieldOffset(72)] public int Done;
     }
 
-    private const int SliceWidth = SgemmKernels.SliceWidth;
-
-    /// <summary>A lane's block in progress, for the parts of its rows.</summary>
-    private sealed class LaneBlock
+    /// <summary>A lane: its blocks, the one in progress, and its buffers (pinned, so pieces keep pointers to them).</summary>
+    private sealed class Lane
     {
-        public int R0, N, Stride, Parts, Phase;
-        public float* Chunk, Bias, DBias;
+        public LaneCounters Counters;
+        public int Pieces, Phase, First, Block, EndBlock, R0, N, Stride;
+        public bool Finished;
+        public double Sum;
+        public readonly SgemmBuffers Packed = new();
+        public float* Chunk, Partials, DW, DBias;
         public double[] Loss = [];
         public float[] Probability = [];
-    }
+        private float[] _chunk = [], _partials = [];
 
-    /// <summary>
-    /// The softmax rows of one block on the lane's team: the rows split in parts (loss and scaled target probability
-    /// kept per row), then the bias gradient added by slices, row after row in order, with the target's element
-    /// added as <see cref="FastMath.SegmentedRow"/> adds it; returns sum plus the block's losses, added row by row.
-    /// </summary>
-    private double RowsInParallel(int lane, WorkerTeam team, int r0, int n, int stride, float* chunk, float* bias, float* dbias, double sum)
-    {
-        var lb = _laneBlocks[lane];
-        if (lb.Loss.Length < n) { lb.Loss = new double[n]; lb.Probability = new float[n]; }
-        lb.R0 = r0; lb.N = n; lb.Stride = stride; lb.Chunk = chunk; lb.Bias = bias; lb.DBias = dbias;
-        lb.Phase = 0;
-        lb.Parts = Math.Min(team.Threads, n);
-        team.Run(lb.Parts);
-        if (_backward)
+        public void Reserve(long chunkFloats, int rows, long partialFloats)
         {
-            lb.Phase = 1;
-            lb.Parts = Math.Min(team.Threads, SgemmKernels.SliceCount(_head!.OutFeatures));
-            team.Run(lb.Parts);
+            if (_chunk.Length < chunkFloats) _chunk = GC.AllocateUninitializedArray<float>(checked((int)chunkFloats), pinned: true);
+            if (_partials.Length < partialFloats) _partials = GC.AllocateUninitializedArray<float>(checked((int)partialFloats), pinned: true);
+            if (Loss.Length < rows) { Loss = new double[rows]; Probability = new float[rows]; }
         }
-        int ignore = _criterion!.IgnoreIndex;
-        for (int r = 0; r < n; r++)
-            if (_targets[r0 + r] != ignore) sum += lb.Loss[r];
-        return sum;
-    }
 
-    private void RowsPart(int lane, int t)
-    {
-        var lb = _laneBlocks[lane];
-        int V = _head!.OutFeatures, ignore = _criterion!.IgnoreIndex;
-        if (lb.Phase == 0)
+        public void Begin(int first, int end, float* dW, float* dbias)
         {
-            int from = (int)((long)lb.N * t / lb.Parts), to = (int)((long)lb.N * (t + 1) / lb.Parts);
-            for (int r = from; r < to; r++)
-            {
-                int target = _targets[lb.R0 + r];
-                if (target == ignore)
-                {
-                    for (int v0 = 0, sl = 0; v0 < V; v0 += SliceWidth, sl++)
-                        new Span<float>(lb.Chunk + sl * lb.Stride + r * SliceWidth, Math.Min(SliceWidth, V - v0)).Clear();
-                    continue;
-                }
-                fixed (float* pp = &lb.Probability[r])
-                    lb.Loss[r] = FastMath.SegmentedRow(lb.Chunk + r * SliceWidth, lb.Stride, SliceWidth, V, lb.Bias, target, _backward,
-                        _scale, null, pp);
-            }
-            return;
+            First = Block = first;
+            EndBlock = end;
+            Finished = false;
+            Sum = 0;
+            DW = dW;
+            DBias = dbias;
+            Chunk = (float*)Marshal.UnsafeAddrOfPinnedArrayElement(_chunk, 0);
+            Partials = _partials.Length == 0 ? null : (float*)Marshal.UnsafeAddrOfPinnedArrayElement(_partials, 0);
         }
-        // Phase 1: dbias over the slices [s0, s1), the rows in order.
-        int slices = SgemmKernels.SliceCount(V);
-        int s0 = (int)((long)slices * t / lb.Parts), s1 = (int)((long)slices * (t + 1) / lb.Parts);
-        for (int r = 0; r < lb.N; r++)
+
+        public void End() => DW = DBias = Chunk = Partials = null;
+
+        public void Dispose()
         {
-            int target = _targets[lb.R0 + r];
-            if (target == ignore) continue;
-            int ts = target / SliceWidth;
-            for (int sl = s0; sl < s1; sl++)
-            {
-                int v0 = sl * SliceWidth, w = Math.Min(SliceWidth, V - v0);
-                float* g = lb.Chunk + sl * lb.Stride + r * SliceWidth;
-                var d = new Span<float>(lb.DBias + v0, w);
-                if (sl != ts)
-                {
-                    System.Numerics.Tensors.TensorPrimitives.Add(d, new ReadOnlySpan<float>(g, w), d);
-                    continue;
-                }
-                // The target's element as the row kernel adds it: (d + scale·p) - scale, not d + (scale·p - scale).
-                int k = target - v0;
-                float final = g[k];
-                g[k] = lb.Probability[r];
-                System.Numerics.Tensors.TensorPrimitives.Add(d, new ReadOnlySpan<float>(g, w), d);
-                d[k] -= _scale;
-                g[k] = final;
-            }
+            Packed.Dispose();
+            _chunk = _partials = [];
+            Loss = [];
+            Probability = [];
         }
     }
 
-    /// <summary>Frees the lanes' engines and buffers (the shared worker thread stays for other callers).</summary>
+    /// <summary>Frees the lanes' buffers (the shared worker threads stay for other callers).</summary>
     public void Dispose()
     {
-        foreach (var g in _gemm) g.Dispose();
-        _laneBlocks[0].Loss = _laneBlocks[1].Loss = [];
+        foreach (var lane in _lanes) lane.Dispose();
+        foreach (var buf in _threadBuffers) buf.Dispose();
         _wLogits.Dispose();
         _wInputGrad.Dispose();
     }

@@ -21,7 +21,7 @@ public sealed unsafe class PackedMatrix : IDisposable
     /// <summary>Whether B was stored [n, k] (used as Bᵀ, the NT variant) rather than [k, n] (NN, TN).</summary>
     public bool Transposed { get; private set; }
 
-    /// <summary>Packed by <see cref="PackSliced"/>: for <see cref="SgemmEngine.OutputGradients"/> only.</summary>
+    /// <summary>Packed by <see cref="PackSliced"/>: for the output layer's input gradient (<see cref="SgemmKernels.OutputGradientsSlice"/>) only.</summary>
     public bool Sliced { get; private set; }
 
     internal float* Data => _data;
@@ -32,7 +32,7 @@ public sealed unsafe class PackedMatrix : IDisposable
     public void Pack(bool transposed, int n, int k, ReadOnlySpan<float> b, int ldb) => Pack(transposed, sliced: false, n, k, b, ldb);
 
     /// <summary>
-    /// Packs B [k, n] (row-major, row stride ldb) for <see cref="SgemmEngine.OutputGradients"/>: the output layer's
+    /// Packs B [k, n] (row-major, row stride ldb) for <see cref="SgemmKernels.OutputGradientsSlice"/>: the output layer's
     /// weight for the input gradient, its k dimension (the vocabulary) in slices of <see cref="SgemmKernels.SliceWidth"/>.
     /// </summary>
     public void PackSliced(int n, int k, ReadOnlySpan<float> b, int ldb) => Pack(transposed: false, sliced: true, n, k, b, ldb);

@@ -26,28 +26,20 @@ public sealed unsafe class SgemmEngine : IDisposable
 
     public int Threads { get; }
 
-    private readonly int _firstWorker;
-
-    // The output layer's sliced calls on several threads: a team, a buffer per part, and the call in progress.
+    // The row-dot and quantized calls on several threads: a team, and the call in progress.
     private WorkerTeam? _team;
-    private SgemmBuffers[] _partBuffers = [];
-    private int _job, _jobRows, _jobV, _jobH, _jobSlices;
-    private float* _jobPackedX, _jobB, _jobG, _jobDW, _jobDX;
-    private nint _jobStride, _jobLddw, _jobLddx;
-    private bool _jobAccumulateDx, _jobAccumulateDW;
+    private int _job, _jobV, _jobH;
+    private float* _jobPackedX, _jobB, _jobG;
+    private nint _jobStride;
+    private bool _jobAccumulateDx;
     private int _jobParts;
 
     /// <param name="threads">1 to <see cref="WorkerTeam.MaxThreads"/>.</param>
-    public SgemmEngine(int threads = 1) : this(threads, firstWorker: 1) { }
-
-    /// <summary>An engine whose workers are the shared workers firstWorker, firstWorker + 1, ... (for engines that run at once).</summary>
-    internal SgemmEngine(int threads, int firstWorker)
+    public SgemmEngine(int threads = 1)
     {
         if (threads < 1 || threads > WorkerTeam.MaxThreads)
             throw new ArgumentException($"threads must be in 1..{WorkerTeam.MaxThreads}, got {threads}.", nameof(threads));
-        Check.Positive(firstWorker, nameof(firstWorker));
         Threads = threads;
-        _firstWorker = firstWorker;
     }
 
     /// <summary>
@@ -142,40 +134,7 @@ public sealed unsafe class SgemmEngine : IDisposable
         }
     }
 
-    /// <summary>
-    /// The output layer's logits for one block of rows, in vocabulary slices (on several threads: split by slices): G = X·Wᵀ with
-    /// columns [s·SliceWidth, (s+1)·SliceWidth) of G stored as a [rows, SliceWidth] matrix at g[s·sliceStride].
-    /// x is [rows, K] with row stride ldx; wT is W [V, K] packed transposed (Pack(true, V, K, W, K)). The same bits
-    /// as Multiply(NT, rows, x, ldx, wT, ...).
-    /// </summary>
-    internal void LogitsSliced(int rows, ReadOnlySpan<float> x, int ldx, PackedMatrix wT, Span<float> g, int sliceStride)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentNullException.ThrowIfNull(wT);
-        if (wT.Sliced || !wT.Transposed) throw new ArgumentException("The weight must be packed transposed (Pack(true, ...)).", nameof(wT));
-        int V = wT.N, K = wT.K;
-        CheckSliced(rows, V, g.Length, sliceStride);
-        CheckOperand(x.Length, rows, K, ldx, nameof(x), nameof(ldx));
-        int slices = SgemmKernels.SliceCount(V);
-        int parts = Math.Min(Threads, slices);
-        if (parts > 1 && (long)rows * V * K < ParallelThreshold) parts = 1;
-        fixed (float* px = x)
-        fixed (float* pg = g)
-        {
-            if (parts == 1)
-            {
-                SgemmKernels.LogitsSliced(_buffers, rows, V, K, px, ldx, wT.Data, pg, sliceStride);
-                return;
-            }
-            _jobPackedX = SgemmKernels.PackLogitsInput(_buffers, rows, K, px, ldx);
-            _job = LogitsJob; _jobRows = rows; _jobV = V; _jobH = K; _jobSlices = slices; _jobParts = parts;
-            _jobB = wT.Data; _jobG = pg; _jobStride = sliceStride;
-            try { EnsureTeam().Run(parts); }
-            finally { _jobPackedX = _jobB = _jobG = null; }
-        }
-    }
-
-    private const int LogitsJob = 1, GradientsJob = 2, RowDotsJob = 3, QuantizedJob = 4;
+    private const int RowDotsJob = 1, QuantizedJob = 2;
     private QuantizedMatrix? _jobQ;
     private int _jobBatch;
 
@@ -225,98 +184,20 @@ public sealed unsafe class SgemmEngine : IDisposable
         return ((int)((long)units * t / parts) * unit, Math.Min(extent, (int)((long)units * (t + 1) / parts) * unit));
     }
 
-    private WorkerTeam EnsureTeam()
-    {
-        if (_team is null)
-        {
-            _partBuffers = new SgemmBuffers[Threads];
-            _partBuffers[0] = _buffers;
-            for (int t = 1; t < Threads; t++) _partBuffers[t] = new SgemmBuffers();
-            _team = new WorkerTeam(Threads, RunPart, _firstWorker);
-        }
-        return _team;
-    }
+    private WorkerTeam EnsureTeam() => _team ??= new WorkerTeam(Threads, RunPart);
 
     /// <summary>
-    /// Part t of the sliced call in progress. Row dots: a range of rows. Logits: a range of slices. Gradients: the weight gradient of a range
-    /// of slices, then the input gradient of a range of rows (every slice, in order). Each element of the results is
-    /// computed as on one thread, so the bits do not depend on the parts.
+    /// Part t of the row-dot or quantized call in progress: a range of rows, each computed as on one thread, so the
+    /// bits do not depend on the parts.
     /// </summary>
     private void RunPart(int t)
     {
-        if (_job == QuantizedJob)
-        {
-            var (q0, q1) = PartRange(_jobV, 4, t, _jobParts);
-            if (q0 < q1) _jobQ!.MultiplyTransposedRows(q0, q1, _jobBatch, _jobPackedX, _jobB, _jobG);
-            return;
-        }
-        if (_job == RowDotsJob)
-        {
-            // Ranges in whole groups of four rows, the unit RowDots works in.
-            var (j0, j1) = PartRange(_jobV, 4, t, _jobParts);
-            if (j0 < j1)
-                RowDots.Floats(_jobPackedX, _jobB + (long)j0 * _jobStride, _jobH, j1 - j0, (int)_jobStride, _jobG + j0, _jobAccumulateDx);
-            return;
-        }
-        SgemmBuffers buf = _partBuffers[t];
-        var (s0, s1) = PartRange(_jobSlices, 1, t, _jobParts);
-        if (_job == LogitsJob)
-        {
-            SgemmKernels.LogitsSlices(buf.Tile, _jobPackedX, _jobRows, _jobV, _jobH, _jobB, _jobG, _jobStride, s0, s1);
-            return;
-        }
-        SgemmKernels.OutputWeightGradient(buf, _jobRows, _jobV, _jobH, _jobG, _jobStride, _jobPackedX, _jobDW, _jobLddw, _jobAccumulateDW, s0, s1);
-        var (r0, r1) = PartRange(_jobRows, SgemmKernels.MR, t, _jobParts);
-        if (r0 < r1)
-            SgemmKernels.OutputInputGradient(buf, _jobV, _jobH, _jobG, _jobStride, _jobB, _jobDX, _jobLddx, _jobAccumulateDx, r0, r1);
+        // Ranges in whole groups of four rows, the unit RowDots and the quantized product work in.
+        var (j0, j1) = PartRange(_jobV, 4, t, _jobParts);
+        if (j0 >= j1) return;
+        if (_job == QuantizedJob) _jobQ!.MultiplyTransposedRows(j0, j1, _jobBatch, _jobPackedX, _jobB, _jobG);
+        else RowDots.Floats(_jobPackedX, _jobB + (long)j0 * _jobStride, _jobH, j1 - j0, (int)_jobStride, _jobG + j0, _jobAccumulateDx);
     }
-
-    /// <summary>
-    /// The output layer's two gradient multiplies for one block of rows (on several threads: dW split by slices, dX
-    /// by rows): dW [V, H] += Gᵀ·X and
-    /// dX [rows, H] = G·W (dX += G·W with accumulateDx). G is the logits gradient in vocabulary slices (see
-    /// <see cref="SgemmKernels.OutputGradients"/>: slice s is [rows, SliceWidth] at g[s·sliceStride]); w is W [V, H]
-    /// packed by <see cref="PackedMatrix.PackSliced"/>(H, V). dW comes out the same bits as Multiply(TN, V, H, rows,
-    /// G, X) accumulating into it (with accumulateDW false, as Multiply overwriting it).
-    /// </summary>
-    internal void OutputGradients(int rows, ReadOnlySpan<float> g, int sliceStride, ReadOnlySpan<float> x, int ldx, PackedMatrix w,
-        Span<float> dW, int lddw, Span<float> dX, int lddx, bool accumulateDx, bool accumulateDW = true)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentNullException.ThrowIfNull(w);
-        if (!w.Sliced) throw new ArgumentException("The weight must be packed with PackSliced.", nameof(w));
-        int V = w.K, H = w.N;
-        if (H > SgemmKernels.NC) throw new ArgumentException($"H must be at most {SgemmKernels.NC}, got {H}.", nameof(w));
-        CheckSliced(rows, V, g.Length, sliceStride);
-        CheckOperand(x.Length, rows, H, ldx, nameof(x), nameof(ldx));
-        CheckOperand(dW.Length, V, H, lddw, nameof(dW), nameof(lddw));
-        CheckOperand(dX.Length, rows, H, lddx, nameof(dX), nameof(lddx));
-        int slices = SgemmKernels.SliceCount(V);
-        int parts = Math.Min(Threads, Math.Min(slices, (rows + SgemmKernels.MR - 1) / SgemmKernels.MR));
-        if (parts > 1 && (long)rows * V * H < ParallelThreshold) parts = 1;
-        fixed (float* pg = g)
-        fixed (float* px = x)
-        fixed (float* pdw = dW)
-        fixed (float* pdx = dX)
-        {
-            if (parts == 1)
-            {
-                SgemmKernels.OutputGradients(_buffers, rows, V, H, pg, sliceStride, px, ldx, w.Data, pdw, lddw, pdx, lddx, accumulateDx, accumulateDW);
-                return;
-            }
-            // X packed once as the weight gradient's B, shared by the parts.
-            _xPacked ??= new PackedMatrix();
-            _xPacked.Pack(false, H, rows, x, ldx);
-            _job = GradientsJob; _jobRows = rows; _jobV = V; _jobH = H; _jobSlices = slices; _jobParts = parts;
-            _jobPackedX = _xPacked.Data; _jobB = w.Data; _jobG = pg; _jobStride = sliceStride;
-            _jobDW = pdw; _jobLddw = lddw; _jobDX = pdx; _jobLddx = lddx;
-            _jobAccumulateDx = accumulateDx; _jobAccumulateDW = accumulateDW;
-            try { EnsureTeam().Run(parts); }
-            finally { _jobPackedX = _jobB = _jobG = _jobDW = _jobDX = null; }
-        }
-    }
-
-    private PackedMatrix? _xPacked;
 
     /// <summary>c[1, n] (+)= op(a)[1, k] · op(b), on the calling thread whatever the thread count.</summary>
     private static unsafe void RowTimesMatrix(GemmVariant variant, int n, int k, ReadOnlySpan<float> a, int lda,
@@ -334,16 +215,6 @@ public sealed unsafe class SgemmEngine : IDisposable
             float ap = variant == GemmVariant.TN ? a[p * lda] : a[p];
             System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(b.Slice(p * ldb, n), ap, c, c);
         }
-    }
-
-    /// <summary>Checks a [rows, columns] matrix stored in vocabulary slices: g, its length, and sliceStride.</summary>
-    private static void CheckSliced(int rows, int columns, int length, int sliceStride)
-    {
-        if (rows < 1) throw new ArgumentException($"rows must be positive, got {rows}.", nameof(rows));
-        if (sliceStride < rows * SgemmKernels.SliceWidth)
-            throw new ArgumentException($"sliceStride must be at least {rows * SgemmKernels.SliceWidth}, got {sliceStride}.", nameof(sliceStride));
-        long need = (long)(SgemmKernels.SliceCount(columns) - 1) * sliceStride + (long)rows * SgemmKernels.SliceWidth;
-        if (length < need) throw new ArgumentException($"g has {length} elements, needs at least {need}.", "g");
     }
 
     private static void CheckOperand(int length, int rows, int cols, int ld, string name, string ldName)
@@ -439,7 +310,7 @@ public sealed unsafe class SgemmEngine : IDisposable
         if (_workers is null)
         {
             var ws = new Worker[Threads - 1];
-            for (int i = 0; i < ws.Length; i++) ws[i] = new Worker(_firstWorker + i);
+            for (int i = 0; i < ws.Length; i++) ws[i] = new Worker(1 + i);
             _workers = ws;
         }
         return _workers;
@@ -452,8 +323,6 @@ public sealed unsafe class SgemmEngine : IDisposable
         if (_workers is not null)
             foreach (Worker w in _workers) w.Stop();
         _workers = null;
-        for (int t = 1; t < _partBuffers.Length; t++) _partBuffers[t].Dispose();
-        _xPacked?.Dispose();
         _buffers.Dispose();
     }
 

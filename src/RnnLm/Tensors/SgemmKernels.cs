@@ -85,7 +85,7 @@ internal static unsafe class SgemmKernels
         return (k + blocks - 1) / blocks;
     }
 
-    private static int RoundUp(int x, int to) => (x + to - 1) / to * to;
+    internal static int RoundUp(int x, int to) => (x + to - 1) / to * to;
 
     /// <summary>Floats that op(B) [k, n] takes once packed by <see cref="PackB"/>.</summary>
     public static long PackedBFloats(int n, int k) => (long)RoundUp(n, NR) * k;
@@ -250,80 +250,48 @@ internal static unsafe class SgemmKernels
     /// it. X [rows, H] has row stride ldx; packedW is W [V, H] packed by <see cref="PackBSliced"/>(H, V); H ≤ NC.
     /// With accumulateDW false, dW = Gᵀ·X (what was there is not read).
     /// Bits: dW is the same as Gemm(TN, V, H, rows, G, X) accumulating into it (the same k blocks of rows in the same
-    /// order); dX sums its V products in blocks of SliceWidth, which depend on V only. <see cref="OutputWeightGradient"/>
-    /// and <see cref="OutputInputGradient"/> do the same in parts, for several threads, with the same bits.
+    /// order); dX sums its V products in blocks of SliceWidth, which depend on V only. It runs
+    /// <see cref="OutputGradientsSlice"/> slice after slice; the output layer runs that in groups of slices, on any thread.
     /// </summary>
     public static void OutputGradients(SgemmBuffers buf, int rows, int V, int H, float* g, nint sliceStride, float* x, nint ldx,
         float* packedW, float* dW, nint lddw, float* dX, nint lddx, bool accumulateDx, bool accumulateDW = true)
     {
         if (H > NC) throw new ArgumentException($"H must be at most {NC}, got {H}.", nameof(H));
-        int kcb = KBlock(rows);
-        int hp = RoundUp(H, NR);
-        GemmKernel gk = KernelPath.Set.Gemm;
-        int MC = gk.MC;
-        buf.Ensure((long)SliceWidth * kcb + (long)MC * SliceWidth, PackedBFloats(H, rows));
-        float* paT = buf.A, paN = buf.A + (nint)SliceWidth * kcb, pbX = buf.B;
-        PackB(false, H, rows, x, ldx, pbX);
-        for (int v0 = 0, sl = 0; v0 < V; v0 += SliceWidth, sl++)
-        {
-            int w = Math.Min(SliceWidth, V - v0);
-            float* gs = g + sl * sliceStride;
-            for (int pc = 0; pc < rows; pc += kcb)
-            {
-                int kc = Math.Min(kcb, rows - pc);
-                PackAT(gs, SliceWidth, 0, pc, w, kc, paT);
-                Macro(gk, w, H, kc, paT, pbX + PanelOffset(0, pc, H, rows), dW + v0 * lddw, lddw, !accumulateDW && pc == 0, buf.Tile);
-            }
-            bool overwrite = v0 == 0 && !accumulateDx;
-            for (int ic = 0; ic < rows; ic += MC)
-            {
-                int mc = Math.Min(MC, rows - ic);
-                gk.PackAN(gs, SliceWidth, ic, 0, mc, w, paN);
-                Macro(gk, mc, H, w, paN, packedW + (nint)hp * v0, dX + ic * lddx, lddx, overwrite, buf.Tile);
-            }
-        }
+        buf.Ensure(GradientScratchFloats(rows), PackedBFloats(H, rows));
+        PackB(false, H, rows, x, ldx, buf.B);
+        for (int sl = 0; sl < SliceCount(V); sl++)
+            OutputGradientsSlice(buf, rows, V, H, g + sl * sliceStride, sl, buf.B, packedW, dW, lddw, accumulateDW, dX, lddx,
+                overwriteDx: sl == 0 && !accumulateDx);
     }
+
+    /// <summary>The floats of buf.A that <see cref="OutputGradientsSlice"/> packs into, for a block of this many rows.</summary>
+    public static long GradientScratchFloats(int rows) => (long)SliceWidth * KBlock(rows) + (long)KernelPath.Set.Gemm.MC * SliceWidth;
 
     /// <summary>
-    /// The weight-gradient half of <see cref="OutputGradients"/> for the slices [s0, s1): dW rows of those slices,
-    /// with X [rows, H] already packed by PackB(false, H, rows) at packedX.
+    /// One vocabulary slice sl of <see cref="OutputGradients"/>, its slice of G at gs: dW's rows of the slice, then
+    /// dX (+)= G_s·W_s (overwriting dX with overwriteDx), the slice read once for both. X is packed by
+    /// PackB(false, H, rows) at packedX; buf.A holds at least <see cref="GradientScratchFloats"/> floats.
     /// </summary>
-    public static void OutputWeightGradient(SgemmBuffers buf, int rows, int V, int H, float* g, nint sliceStride, float* packedX,
-        float* dW, nint lddw, bool accumulateDW, int s0, int s1)
+    public static void OutputGradientsSlice(SgemmBuffers buf, int rows, int V, int H, float* gs, int sl, float* packedX,
+        float* packedW, float* dW, nint lddw, bool accumulateDW, float* dX, nint lddx, bool overwriteDx)
     {
         int kcb = KBlock(rows);
-        GemmKernel gk = KernelPath.Set.Gemm;
-        buf.Ensure((long)SliceWidth * kcb, 0);
-        for (int sl = s0; sl < s1; sl++)
-        {
-            int v0 = sl * SliceWidth, w = Math.Min(SliceWidth, V - v0);
-            float* gs = g + sl * sliceStride;
-            for (int pc = 0; pc < rows; pc += kcb)
-            {
-                int kc = Math.Min(kcb, rows - pc);
-                PackAT(gs, SliceWidth, 0, pc, w, kc, buf.A);
-                Macro(gk, w, H, kc, buf.A, packedX + PanelOffset(0, pc, H, rows), dW + v0 * lddw, lddw, !accumulateDW && pc == 0, buf.Tile);
-            }
-        }
-    }
-
-    /// <summary>The input-gradient half of <see cref="OutputGradients"/> for the rows [r0, r1): every slice in order.</summary>
-    public static void OutputInputGradient(SgemmBuffers buf, int V, int H, float* g, nint sliceStride, float* packedW,
-        float* dX, nint lddx, bool accumulateDx, int r0, int r1)
-    {
         int hp = RoundUp(H, NR);
         GemmKernel gk = KernelPath.Set.Gemm;
         int MC = gk.MC;
-        buf.Ensure((long)MC * SliceWidth, 0);
-        for (int ic = r0; ic < r1; ic += MC)
+        float* paT = buf.A, paN = buf.A + (nint)SliceWidth * kcb;
+        int v0 = sl * SliceWidth, w = Math.Min(SliceWidth, V - v0);
+        for (int pc = 0; pc < rows; pc += kcb)
         {
-            int mc = Math.Min(MC, r1 - ic);
-            for (int v0 = 0, sl = 0; v0 < V; v0 += SliceWidth, sl++)
-            {
-                int w = Math.Min(SliceWidth, V - v0);
-                gk.PackAN(g + sl * sliceStride, SliceWidth, ic, 0, mc, w, buf.A);
-                Macro(gk, mc, H, w, buf.A, packedW + (nint)hp * v0, dX + ic * lddx, lddx, v0 == 0 && !accumulateDx, buf.Tile);
-            }
+            int kc = Math.Min(kcb, rows - pc);
+            PackAT(gs, SliceWidth, 0, pc, w, kc, paT);
+            Macro(gk, w, H, kc, paT, packedX + PanelOffset(0, pc, H, rows), dW + v0 * lddw, lddw, !accumulateDW && pc == 0, buf.Tile);
+        }
+        for (int ic = 0; ic < rows; ic += MC)
+        {
+            int mc = Math.Min(MC, rows - ic);
+            gk.PackAN(gs, SliceWidth, ic, 0, mc, w, paN);
+            Macro(gk, mc, H, w, paN, packedW + (nint)hp * v0, dX + ic * lddx, lddx, overwriteDx, buf.Tile);
         }
     }
 

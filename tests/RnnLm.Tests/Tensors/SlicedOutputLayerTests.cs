@@ -22,6 +22,20 @@ public sealed class SlicedOutputLayerTests
 
     private static int Slices(int v) => (v + S - 1) / S;
 
+    private static unsafe void LogitsSliced(int rows, float[] x, int k, PackedMatrix wT, float[] g)
+    {
+        using var buf = new SgemmBuffers();
+        fixed (float* px = x, pg = g) SgemmKernels.LogitsSliced(buf, rows, wT.N, k, px, k, wT.Data, pg, rows * S);
+    }
+
+    private static unsafe void OutputGradients(int rows, float[] g, float[] x, int h, PackedMatrix w, float[] dW, float[] dX,
+        bool accumulateDx, bool accumulateDW = true)
+    {
+        using var buf = new SgemmBuffers();
+        fixed (float* pg = g, px = x, pdw = dW, pdx = dX)
+            SgemmKernels.OutputGradients(buf, rows, w.K, h, pg, rows * S, px, h, w.Data, pdw, h, pdx, h, accumulateDx, accumulateDW);
+    }
+
     /// <summary>Element [r, c] of a sliced [rows, v] matrix.</summary>
     private static float At(float[] g, int rows, int r, int c) => g[c / S * rows * S + r * S + c % S];
 
@@ -47,7 +61,7 @@ public sealed class SlicedOutputLayerTests
         gemm.Multiply(GemmVariant.NT, rows, x, k, wT, want, v, accumulate: false);
         var g = new float[Slices(v) * rows * S];
         Array.Fill(g, float.NaN);
-        gemm.LogitsSliced(rows, x, k, wT, g, rows * S);
+        LogitsSliced(rows, x, k, wT, g);
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < v; c++)
                 SameBits(want[r * v + c], At(g, rows, r, c), $"logit [{r},{c}]");
@@ -116,7 +130,7 @@ public sealed class SlicedOutputLayerTests
         Assert.True(packed.Sliced);
         var dW = (float[])dW0.Clone();
         var dX = Random(rows * h, 10);
-        gemm.OutputGradients(rows, sliced, rows * S, x, h, packed, dW, h, dX, h, accumulateDx: false);
+        OutputGradients(rows, sliced, x, h, packed, dW, dX, accumulateDx: false);
         for (int i = 0; i < dW.Length; i++) SameBits(dWWant[i], dW[i], $"dW [{i / h},{i % h}]");
 
         // dX = G·W sums in slices of S: compare with a double-precision reference.
@@ -133,65 +147,63 @@ public sealed class SlicedOutputLayerTests
         dWOver[0] = float.NaN;
         var dWOverWant = new float[v * h];
         gemm.Multiply(GemmVariant.TN, v, h, rows, g, v, x, h, dWOverWant, h, accumulate: false);
-        gemm.OutputGradients(rows, sliced, rows * S, x, h, packed, dWOver, h, Random(rows * h, 16), h, accumulateDx: false, accumulateDW: false);
+        OutputGradients(rows, sliced, x, h, packed, dWOver, Random(rows * h, 16), accumulateDx: false, accumulateDW: false);
         for (int i = 0; i < dWOver.Length; i++) SameBits(dWOverWant[i], dWOver[i], $"overwritten dW [{i / h},{i % h}]");
 
         // With accumulateDx the products are added to what is there.
         var dX2 = Random(rows * h, 11);
         var start = (float[])dX2.Clone();
         var dW2 = (float[])dW0.Clone();
-        gemm.OutputGradients(rows, sliced, rows * S, x, h, packed, dW2, h, dX2, h, accumulateDx: true);
+        OutputGradients(rows, sliced, x, h, packed, dW2, dX2, accumulateDx: true);
         for (int i = 0; i < dX2.Length; i++)
             Assert.True(Math.Abs(dX2[i] - start[i] - dX[i]) <= 1e-5f * (1 + Math.Abs(dX[i])), $"accumulated dX [{i}]");
     }
 
     /// <summary>
-    /// The sliced logits and the gradient multiplies split over 2 to 4 threads (by slices, and dX by rows) and run on
-    /// every kernel path give the bits of one thread: overwriting and accumulating, with partial tiles and slices.
+    /// The sliced logits and the gradient multiplies give the same bits on every kernel path: overwriting and
+    /// accumulating, with partial tiles and slices. (Threads split them in the output layer: ThreadCountTests.)
     /// </summary>
     [Theory]
     [InlineData(50, 1000, 40)]
     [InlineData(13, 500, 128)]
     [InlineData(200, 2000, 20)]
-    public void SlicedCallsGiveTheSameBitsOnEveryPathAndThreadCount(int rows, int v, int h)
+    public void SlicedCallsGiveTheSameBitsOnEveryPath(int rows, int v, int h)
     {
         var x = Random(rows * h, 21);
         var w = Random(v * h, 22);
         var g = Random(Slices(v) * rows * S, 23);
-        (float[] Logits, float[] DW, float[] DX, float[] DWOver, float[] DXAcc) Run(int threads)
+        (float[] Logits, float[] DW, float[] DX, float[] DWOver, float[] DXAcc) Run()
         {
-            using var gemm = new SgemmEngine(threads);
             using var wT = new PackedMatrix();
             wT.Pack(transposed: true, v, h, w, h);
             using var packed = new PackedMatrix();
             packed.PackSliced(h, v, w, h);
             var logits = new float[Slices(v) * rows * S];
-            gemm.LogitsSliced(rows, x, h, wT, logits, rows * S);
+            LogitsSliced(rows, x, h, wT, logits);
             var dW = Random(v * h, 24);
             var dX = Random(rows * h, 25);
-            gemm.OutputGradients(rows, g, rows * S, x, h, packed, dW, h, dX, h, accumulateDx: false);
+            OutputGradients(rows, g, x, h, packed, dW, dX, accumulateDx: false);
             var dWOver = Random(v * h, 26);
             var dXAcc = Random(rows * h, 27);
-            gemm.OutputGradients(rows, g, rows * S, x, h, packed, dWOver, h, dXAcc, h, accumulateDx: true, accumulateDW: false);
+            OutputGradients(rows, g, x, h, packed, dWOver, dXAcc, accumulateDx: true, accumulateDW: false);
             return (logits, dW, dX, dWOver, dXAcc);
         }
-        var want = KernelPaths.With(KernelPath.Supported[0], () => Run(1));
+        var want = KernelPaths.With(KernelPath.Supported[0], Run);
         foreach (var path in KernelPath.Supported)
-            foreach (int threads in new[] { 1, 2, 3, 4 })
-            {
-                var got = KernelPaths.With(path, () => Run(threads));
-                string what = $"{path}, {threads} threads";
-                for (int r = 0; r < rows; r++)
-                    for (int c = 0; c < v; c++) SameBits(At(want.Logits, rows, r, c), At(got.Logits, rows, r, c), $"logit [{r},{c}] {what}");
-                for (int i = 0; i < want.DW.Length; i++) SameBits(want.DW[i], got.DW[i], $"dW [{i}] {what}");
-                for (int i = 0; i < want.DX.Length; i++) SameBits(want.DX[i], got.DX[i], $"dX [{i}] {what}");
-                for (int i = 0; i < want.DWOver.Length; i++) SameBits(want.DWOver[i], got.DWOver[i], $"overwritten dW [{i}] {what}");
-                for (int i = 0; i < want.DXAcc.Length; i++) SameBits(want.DXAcc[i], got.DXAcc[i], $"accumulated dX [{i}] {what}");
-            }
+        {
+            var got = KernelPaths.With(path, Run);
+            string what = path.ToString();
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < v; c++) SameBits(At(want.Logits, rows, r, c), At(got.Logits, rows, r, c), $"logit [{r},{c}] {what}");
+            for (int i = 0; i < want.DW.Length; i++) SameBits(want.DW[i], got.DW[i], $"dW [{i}] {what}");
+            for (int i = 0; i < want.DX.Length; i++) SameBits(want.DX[i], got.DX[i], $"dX [{i}] {what}");
+            for (int i = 0; i < want.DWOver.Length; i++) SameBits(want.DWOver[i], got.DWOver[i], $"overwritten dW [{i}] {what}");
+            for (int i = 0; i < want.DXAcc.Length; i++) SameBits(want.DXAcc[i], got.DXAcc[i], $"accumulated dX [{i}] {what}");
+        }
     }
 
     [Fact]
-    public void SlicedAndPlainPackingsAreNotMixedUp()
+    public void ASlicedPackingIsRefusedByTheGeneralMultiply()
     {
         var w = Random(300 * 16, 12);
         using var gemm = new SgemmEngine(1);
@@ -200,13 +212,5 @@ public sealed class SlicedOutputLayerTests
         var a = Random(4 * 300, 13);
         var c = new float[4 * 16];
         Assert.Throws<ArgumentException>(() => gemm.Multiply(GemmVariant.NN, 4, a, 300, sliced, c, 16, accumulate: false));
-        using var plain = new PackedMatrix();
-        plain.Pack(transposed: false, 16, 300, w, 16);
-        var g = new float[2 * 4 * S];
-        var x = Random(4 * 16, 14);
-        var dW = new float[300 * 16];
-        var dX = new float[4 * 16];
-        Assert.Throws<ArgumentException>(() => gemm.OutputGradients(4, g, 4 * S, x, 16, plain, dW, 16, dX, 16, false));
-        Assert.Throws<ArgumentException>(() => gemm.LogitsSliced(4, x, 16, plain, g, 4 * S));
     }
 }
