@@ -4,7 +4,7 @@ namespace RnnLm.Tensors;
 /// A long-lived background thread that runs one piece of work at a time for a caller that does another piece
 /// meanwhile: Start (or TryStart), do your own part, then Wait. It spins briefly after each job before blocking, so
 /// that back-to-back jobs do not pay for a wake-up. Posting a job allocates nothing.
-/// The parts of a training step that use a second thread (the SGEMM, the output layer's lanes, AdamW) share one
+/// The parts of a training step that use a second thread (the SGEMM, the output layer's pieces, AdamW) share one
 /// worker per index (<see cref="Shared"/>): with a worker each, a worker still spinning after its last job would take
 /// a core from the one that has work (docs/results.md has the cost).
 /// </summary>
