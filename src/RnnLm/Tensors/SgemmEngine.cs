@@ -110,7 +110,7 @@ public sealed unsafe class SgemmEngine : IDisposable
         if (variant is not (GemmVariant.NN or GemmVariant.NT or GemmVariant.TN))
             throw new ArgumentOutOfRangeException(nameof(variant), variant, $"variant must be NN, NT or TN, got {variant}.");
         if (b.K == 0) throw new ArgumentException("The packed matrix is empty: call Pack first.", nameof(b));
-        if (b.Sliced) throw new ArgumentException("This matrix was packed in slices for OutputGradients, not for Multiply.", nameof(b));
+        if (b.Sliced) throw new ArgumentException("This matrix was packed in slices for the output layer's input gradient, not for Multiply.", nameof(b));
         if ((variant == GemmVariant.NT) != b.Transposed)
             throw new ArgumentException($"A {(b.Transposed ? "transposed" : "non-transposed")} packed B does not fit variant {variant}.", nameof(b));
         if (m < 0) throw new ArgumentException($"m must be non-negative, got {m}.", nameof(m));
