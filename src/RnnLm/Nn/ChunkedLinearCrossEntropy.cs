@@ -90,15 +90,17 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
 
     /// <summary>
     /// Sum of the per-row losses over rows whose target is not ignored. With backward, adds scale·d(sum)/dθ to the
-    /// head's gradients and writes scale·d(sum)/dx into dx ([rows, InFeatures]).
+    /// head's gradients and writes scale·d(sum)/dx into dx ([rows, InFeatures]). No rows: 0, and nothing changes.
     /// </summary>
     public double Run(SgemmEngine gemm, Linear head, CrossEntropyLoss loss, int rows, ReadOnlySpan<float> x,
         ReadOnlySpan<int> targets, bool backward, float scale, Span<float> dx)
     {
         int V = head.OutFeatures, H = head.InFeatures;
+        Check.NonNegative(rows, nameof(rows));
         Check.Length(x, (long)rows * H, nameof(x));
         Check.Length(targets, rows, nameof(targets));
         if (backward) Check.Length(dx, (long)rows * H, nameof(dx));
+        if (rows == 0) return 0;
         int block = BlockRows(rows, V);
         int blocks = (rows + block - 1) / block, split = (blocks + 1) / 2;
         Reserve(V, H, block, backward);

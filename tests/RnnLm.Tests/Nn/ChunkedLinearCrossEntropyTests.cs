@@ -108,4 +108,20 @@ public class ChunkedLinearCrossEntropyTests
         Assert.True(one.DB.AsSpan().SequenceEqual(two.DB), "db differs");
         Assert.True(one.DX.AsSpan().SequenceEqual(two.DX), "dx differs");
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void NoRowsGiveZeroAndLeaveTheGradientsAlone(int threads)
+    {
+        var (head, _, _) = Problem();
+        head.Weight.Grad.Data[5] = 0.25f;
+        using var gemm = new SgemmEngine(threads);
+        using var fused = new ChunkedLinearCrossEntropy(threads);
+        double sum = fused.Run(gemm, head, new CrossEntropyLoss(Ignore), 0, [], [], backward: true, 1f, []);
+        Assert.Equal(0, sum);
+        Assert.Equal(0.25f, head.Weight.Grad.Data[5]);
+        Assert.All(head.Bias.Grad.Data, g => Assert.Equal(0f, g));
+        Assert.Throws<ArgumentException>(() => fused.Run(gemm, head, new CrossEntropyLoss(Ignore), -1, [], [], backward: true, 1f, []));
+    }
 }
