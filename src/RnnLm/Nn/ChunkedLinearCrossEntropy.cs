@@ -48,6 +48,8 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
     private float* _x, _dx, _bias, _packedWT, _packedW;
     private int* _targets;
     private int _rows, _block, _V, _H, _ignore;
+    // The vocabulary's slices, and the groups of SlicesPerPiece of them that the logits and gradients pieces take.
+    private int _slices, _groups;
     private bool _backward;
     private float _scale;
 
@@ -103,6 +105,8 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         if (rows == 0) return 0;
         int block = BlockRows(rows, V);
         int blocks = (rows + block - 1) / block, split = (blocks + 1) / 2;
+        _slices = SgemmKernels.SliceCount(V);
+        _groups = (_slices + SlicesPerPiece - 1) / SlicesPerPiece;
         Reserve(V, H, block, backward);
         _head = head;
         if (backward) InTwo(_packLogits, _packInputGrad);
@@ -148,11 +152,9 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
     /// <summary>Grows the lanes' buffers and the second lane's gradient accumulators (the bias one cleared).</summary>
     private void Reserve(int V, int H, int block, bool backward)
     {
-        int slices = SgemmKernels.SliceCount(V);
-        long groups = (slices + SlicesPerPiece - 1) / SlicesPerPiece;
         foreach (var lane in _lanes)
         {
-            lane.Reserve((long)slices * block * SliceWidth, block, backward ? (groups - 1) * block * H : 0);
+            lane.Reserve((long)_slices * block * SliceWidth, block, backward ? (long)(_groups - 1) * block * H : 0);
             lane.Packed.Ensure((long)SgemmKernels.RoundUp(block, SgemmKernels.MR) * H, backward ? SgemmKernels.PackedBFloats(H, block) : 0);
         }
         foreach (var buf in _threadBuffers) buf.Ensure(SgemmKernels.GradientScratchFloats(block), 0);
@@ -205,13 +207,12 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
 
     private void RunPiece(Lane lane, int piece, SgemmBuffers buf)
     {
-        int slices = SgemmKernels.SliceCount(_V);
         if (lane.Phase == SoftmaxPhase)
         {
             SoftmaxRows(lane, piece * RowsPerPiece, Math.Min(lane.N, (piece + 1) * RowsPerPiece));
             return;
         }
-        int s0 = piece * SlicesPerPiece, s1 = Math.Min(slices, s0 + SlicesPerPiece);
+        int s0 = piece * SlicesPerPiece, s1 = Math.Min(_slices, s0 + SlicesPerPiece);
         if (lane.Phase == LogitsPhase)
         {
             SgemmKernels.LogitsSlices(buf.Tile, lane.Packed.A, lane.N, _V, _H, _packedWT, lane.Chunk, lane.Stride, s0, s1);
@@ -237,15 +238,14 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
     private void Advance(Lane lane, SgemmBuffers buf)
     {
         long next = Close(lane);
-        int slices = SgemmKernels.SliceCount(_V), groups = (slices + SlicesPerPiece - 1) / SlicesPerPiece;
         if (lane.Phase == LogitsPhase) Open(lane, SoftmaxPhase, (lane.N + RowsPerPiece - 1) / RowsPerPiece, next);
-        else if (lane.Phase == SoftmaxPhase && _backward) Open(lane, GradientsPhase, groups, next);
+        else if (lane.Phase == SoftmaxPhase && _backward) Open(lane, GradientsPhase, _groups, next);
         else
         {
             if (_backward)
             {
                 var dx = new Span<float>(_dx + (long)lane.R0 * _H, lane.N * _H);
-                for (int gi = 1; gi < groups; gi++)
+                for (int gi = 1; gi < _groups; gi++)
                     TensorPrimitives.Add(dx, new ReadOnlySpan<float>(lane.Partials + (long)(gi - 1) * lane.N * _H, lane.N * _H), dx);
             }
             for (int r = 0; r < lane.N; r++)
@@ -277,7 +277,7 @@ public sealed unsafe class ChunkedLinearCrossEntropy : IDisposable
         float* x = _x + (long)lane.R0 * _H;
         SgemmKernels.PackLogitsInput(lane.Packed, lane.N, _H, x, _H);
         if (_backward) SgemmKernels.PackB(false, _H, lane.N, x, _H, lane.Packed.B);
-        Open(lane, LogitsPhase, (SgemmKernels.SliceCount(_V) + SlicesPerPiece - 1) / SlicesPerPiece, epoch);
+        Open(lane, LogitsPhase, _groups, epoch);
     }
 
     private static void Open(Lane lane, int phase, int pieces, long epoch)

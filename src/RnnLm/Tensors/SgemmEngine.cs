@@ -29,9 +29,9 @@ public sealed unsafe class SgemmEngine : IDisposable
     // The row-dot and quantized calls on several threads: a team, and the call in progress.
     private WorkerTeam? _team;
     private int _job, _jobV, _jobH;
-    private float* _jobPackedX, _jobB, _jobG;
+    private float* _jobX, _jobB, _jobG;
     private nint _jobStride;
-    private bool _jobAccumulateDx;
+    private bool _jobAccumulate;
     private int _jobParts;
 
     /// <param name="threads">1 to <see cref="WorkerTeam.MaxThreads"/>.</param>
@@ -156,9 +156,9 @@ public sealed unsafe class SgemmEngine : IDisposable
         fixed (float* px = x, pb = bias, py = y)
         {
             _job = QuantizedJob; _jobQ = q; _jobBatch = batch; _jobV = q.Rows; _jobParts = parts;
-            _jobPackedX = px; _jobB = pb; _jobG = py;
+            _jobX = px; _jobB = pb; _jobG = py;
             try { EnsureTeam().Run(parts); }
-            finally { _jobPackedX = _jobB = _jobG = null; _jobQ = null; }
+            finally { _jobX = _jobB = _jobG = null; _jobQ = null; }
         }
     }
 
@@ -168,9 +168,9 @@ public sealed unsafe class SgemmEngine : IDisposable
         fixed (float* px = x, pb = b, pc = c)
         {
             _job = RowDotsJob; _jobV = n; _jobH = k; _jobParts = Math.Min(Threads, (n + 3) / 4);
-            _jobPackedX = px; _jobB = pb; _jobG = pc; _jobStride = ldb; _jobAccumulateDx = accumulate;
+            _jobX = px; _jobB = pb; _jobG = pc; _jobStride = ldb; _jobAccumulate = accumulate;
             try { EnsureTeam().Run(_jobParts); }
-            finally { _jobPackedX = _jobB = _jobG = null; }
+            finally { _jobX = _jobB = _jobG = null; }
         }
     }
 
@@ -195,8 +195,8 @@ public sealed unsafe class SgemmEngine : IDisposable
         // Ranges in whole groups of four rows, the unit RowDots and the quantized product work in.
         var (j0, j1) = PartRange(_jobV, 4, t, _jobParts);
         if (j0 >= j1) return;
-        if (_job == QuantizedJob) _jobQ!.MultiplyTransposedRows(j0, j1, _jobBatch, _jobPackedX, _jobB, _jobG);
-        else RowDots.Floats(_jobPackedX, _jobB + (long)j0 * _jobStride, _jobH, j1 - j0, (int)_jobStride, _jobG + j0, _jobAccumulateDx);
+        if (_job == QuantizedJob) _jobQ!.MultiplyTransposedRows(j0, j1, _jobBatch, _jobX, _jobB, _jobG);
+        else RowDots.Floats(_jobX, _jobB + (long)j0 * _jobStride, _jobH, j1 - j0, (int)_jobStride, _jobG + j0, _jobAccumulate);
     }
 
     /// <summary>c[1, n] (+)= op(a)[1, k] · op(b), on the calling thread whatever the thread count.</summary>
